@@ -1,0 +1,11 @@
+// Umbrella header: the core API of executor.
+#pragma once
+
+#include <executor/join_handle.hpp>
+#include <executor/main.hpp>
+#include <executor/runtime.hpp>
+#include <executor/sleep.hpp>
+#include <executor/spawn.hpp>
+#include <executor/task.hpp>
+#include <executor/timeout.hpp>
+#include <executor/yield.hpp>

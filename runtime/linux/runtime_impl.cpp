@@ -1,0 +1,333 @@
+#include "runtime_impl.hpp"
+
+#include <algorithm>
+#include <atomic>
+
+#include <executor/detail/timer_node.hpp>
+
+namespace executor::detail {
+
+namespace {
+thread_local Worker* tl_worker = nullptr;
+thread_local RuntimeImpl::BatchScope* tl_batch = nullptr;
+
+// The parking protocol needs a full fence on both sides (Dekker). ThreadSanitizer does not model
+// atomic_thread_fence, so under TSan both sides instead perform an acq_rel RMW on one shared word:
+// RMWs on one object are totally ordered, and the later one reads from (acquires) the earlier,
+// which gives the same guarantee.
+#if defined(EXECUTOR_TSAN)
+std::atomic<unsigned> tsan_park_sync{0};
+inline void park_fence() noexcept { tsan_park_sync.fetch_add(0, std::memory_order_acq_rel); }
+#else
+inline void park_fence() noexcept { std::atomic_thread_fence(std::memory_order_seq_cst); }
+#endif
+
+std::uint64_t next_random(std::uint64_t& s) noexcept {  // xorshift64*
+  s ^= s >> 12;
+  s ^= s << 25;
+  s ^= s >> 27;
+  return s * 0x2545F4914F6CDD1DULL;
+}
+}  // namespace
+
+RuntimeImpl::RuntimeImpl(unsigned workers, unsigned ring_entries) {
+  reactor_ = std::make_unique<Reactor>(*this, ring_entries);
+  workers_.reserve(workers);
+  for (unsigned i = 0; i < workers; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->rt = this;
+    w->index = i;
+    w->rng = 0x9E3779B97F4A7C15ULL * (i + 1);
+    workers_.push_back(std::move(w));
+  }
+}
+
+RuntimeImpl::~RuntimeImpl() {
+  stop_threads();
+  teardown();
+}
+
+void RuntimeImpl::start() {
+  reactor_->start();
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    wp->thread = std::thread([this, wp] { worker_main(*wp); });
+  }
+}
+
+bool RuntimeImpl::on_worker() const noexcept { return tl_worker != nullptr && tl_worker->rt == this; }
+
+// --- Scheduling ------------------------------------------------------------------------------
+
+void RuntimeImpl::schedule(TaskHeader* t) noexcept {
+  Worker* w = tl_worker;
+  if (w != nullptr && w->rt == this) {
+    w->queue.push_back(t, inject_);
+  } else if (BatchScope* b = tl_batch; b != nullptr && &b->rt_ == this) {
+    t->queue_next = nullptr;
+    if (b->last_ != nullptr) {
+      b->last_->queue_next = t;
+    } else {
+      b->first_ = t;
+    }
+    b->last_ = t;
+    ++b->n_;
+    return;  // flush() notifies
+  } else {
+    inject_.push(t);
+  }
+  notify_parked();
+}
+
+RuntimeImpl::BatchScope::BatchScope(RuntimeImpl& rt) noexcept : rt_(rt), prev_(tl_batch) {
+  tl_batch = this;
+}
+RuntimeImpl::BatchScope::~BatchScope() {
+  flush();
+  tl_batch = prev_;
+}
+void RuntimeImpl::BatchScope::flush() noexcept {
+  if (n_ == 0) return;
+  rt_.inject_.push_batch(first_, last_, n_);
+  std::size_t n = n_;
+  first_ = last_ = nullptr;
+  n_ = 0;
+  rt_.notify_parked();
+  if (n > 1) rt_.notify_parked();  // more than one task: let a second worker search too
+}
+
+void RuntimeImpl::notify_parked() noexcept {
+  // seq_cst fence: pairs with the fence in park() (Dekker: the parker sees the task, or we see
+  // the parker registered in num_idle_).
+  park_fence();
+  if (num_searching_.load(std::memory_order_relaxed) != 0) return;  // a searcher will find it
+  if (num_idle_.load(std::memory_order_relaxed) == 0) return;
+  unpark_one();
+}
+
+void RuntimeImpl::unpark_one() noexcept {
+  Worker* w = nullptr;
+  {
+    std::lock_guard lock(idle_mu_);
+    if (idle_.empty()) return;
+    w = idle_.back();
+    idle_.pop_back();
+    num_idle_.fetch_sub(1, std::memory_order_relaxed);
+    num_searching_.fetch_add(1, std::memory_order_relaxed);
+  }
+  // release: pairs with the acquire exchange in park(); the worker starts searching.
+  w->unparked.store(1, std::memory_order_release);
+  w->unparked.notify_one();
+}
+
+void RuntimeImpl::transition_from_searching(Worker& w) noexcept {
+  if (!w.searching) return;
+  w.searching = false;
+  // The last searcher to find work wakes another worker, in case there is more.
+  if (num_searching_.fetch_sub(1, std::memory_order_acq_rel) == 1) notify_parked();
+}
+
+// --- Worker loop ------------------------------------------------------------------------------
+
+void RuntimeImpl::worker_main(Worker& w) noexcept {
+  tl_worker = &w;
+  while (!stopping_.load(std::memory_order_acquire)) {
+    TaskHeader* t = find_task(w);
+    if (t != nullptr) {
+      transition_from_searching(w);
+      run_task(t);
+      continue;
+    }
+    park(w);
+  }
+  if (w.searching) {
+    w.searching = false;
+    num_searching_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  tl_worker = nullptr;
+}
+
+TaskHeader* RuntimeImpl::find_task(Worker& w) noexcept {
+  // Every 61st tick look at the inject queue first, so external wake-ups are not starved by a
+  // worker whose local queue never empties.
+  if (++w.tick % 61 == 0) {
+    if (TaskHeader* t = take_from_inject(w)) return t;
+  }
+  if (TaskHeader* t = w.queue.pop()) return t;
+  if (TaskHeader* t = take_from_inject(w)) return t;
+  return steal(w);
+}
+
+TaskHeader* RuntimeImpl::take_from_inject(Worker& w) noexcept {
+  if (inject_.size() == 0) return nullptr;
+  // Take a fair share (at most half a local queue); run the first, queue the rest locally.
+  std::size_t share = inject_.size() / workers_.size() + 1;
+  std::size_t max = std::min<std::size_t>(share, LocalQueue::kCapacity / 2);
+  std::size_t n = 0;
+  TaskHeader* first = inject_.pop_batch(max, n);
+  if (first == nullptr) return nullptr;
+  TaskHeader* t = first->queue_next;
+  while (t != nullptr) {
+    TaskHeader* next = t->queue_next;
+    w.queue.push_back(t, inject_);
+    t = next;
+  }
+  return first;
+}
+
+TaskHeader* RuntimeImpl::steal(Worker& w) noexcept {
+  std::size_t n = workers_.size();
+  if (n < 2) return nullptr;
+  std::size_t start = next_random(w.rng) % n;
+  for (std::size_t i = 0; i < n; ++i) {
+    Worker& victim = *workers_[(start + i) % n];
+    if (&victim == &w) continue;
+    if (TaskHeader* t = victim.queue.steal_into(w.queue)) return t;
+  }
+  return nullptr;
+}
+
+bool RuntimeImpl::has_work() const noexcept {
+  if (inject_.size() != 0) return true;
+  for (const auto& w : workers_) {
+    if (!w->queue.empty()) return true;
+  }
+  return false;
+}
+
+void RuntimeImpl::park(Worker& w) noexcept {
+  {
+    std::lock_guard lock(idle_mu_);
+    idle_.push_back(&w);
+    num_idle_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (w.searching) {
+    w.searching = false;
+    num_searching_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  // seq_cst fence: pairs with notify_parked() (see the design note).
+  park_fence();
+  if (has_work() || stopping_.load(std::memory_order_seq_cst)) {
+    std::lock_guard lock(idle_mu_);
+    auto it = std::find(idle_.begin(), idle_.end(), &w);
+    if (it != idle_.end()) {
+      idle_.erase(it);
+      num_idle_.fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+    // Someone already unparked us: fall through and consume their signal.
+  }
+  // acquire: pairs with the release store in unpark_one()/stop_threads().
+  while (w.unparked.exchange(0, std::memory_order_acquire) == 0) {
+    w.unparked.wait(0, std::memory_order_relaxed);
+  }
+  w.searching = true;  // unpark_one counted us in num_searching_ (stop_threads too)
+}
+
+// --- Registry -------------------------------------------------------------------------------
+
+void RuntimeImpl::attach(TaskHeader* t) {
+  Shard& s = shards_[t->id % kShards];
+  live_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(s.mu);
+  t->reg_prev = nullptr;
+  t->reg_next = s.head;
+  if (s.head != nullptr) s.head->reg_prev = t;
+  s.head = t;
+}
+
+void RuntimeImpl::detach(TaskHeader* t) noexcept {
+  Shard& s = shards_[t->id % kShards];
+  {
+    std::lock_guard lock(s.mu);
+    if (t->reg_prev != nullptr) {
+      t->reg_prev->reg_next = t->reg_next;
+    } else {
+      s.head = t->reg_next;
+    }
+    if (t->reg_next != nullptr) t->reg_next->reg_prev = t->reg_prev;
+    t->reg_prev = t->reg_next = nullptr;
+  }
+  // release: pairs with the acquire in live_tasks() (EXECUTOR_MAIN's grace period).
+  live_.fetch_sub(1, std::memory_order_release);
+}
+
+// --- Shutdown -------------------------------------------------------------------------------
+
+void RuntimeImpl::stop_threads() noexcept {
+  if (stopped_) return;
+  stopped_ = true;
+  stopping_.store(true, std::memory_order_seq_cst);
+  {
+    std::lock_guard lock(idle_mu_);
+    for (Worker* w : idle_) {
+      num_searching_.fetch_add(1, std::memory_order_relaxed);
+      w->unparked.store(1, std::memory_order_release);
+      w->unparked.notify_one();
+    }
+    idle_.clear();
+    num_idle_.store(0, std::memory_order_relaxed);
+  }
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  reactor_->stop();
+}
+
+void RuntimeImpl::abandon() noexcept { stop_threads(); }
+
+void RuntimeImpl::teardown() noexcept {
+  // No thread runs tasks any more. Cancelling a task may wake or spawn others (into the inject
+  // queue), so repeat until both the registry and the queues are empty.
+  for (;;) {
+    bool any = false;
+    for (Shard& s : shards_) {
+      for (;;) {
+        TaskHeader* t;
+        {
+          std::lock_guard lock(s.mu);
+          t = s.head;
+        }
+        if (t == nullptr) break;
+        any = true;
+        teardown_task(t);  // completes it, which detaches it from the shard
+      }
+    }
+    for (auto& w : workers_) {
+      w->queue.drain([&](TaskHeader* t) {
+        any = true;
+        release_queued(t);
+      });
+    }
+    std::size_t n = 0;
+    while (TaskHeader* t = inject_.pop_batch(1024, n)) {
+      any = true;
+      while (t != nullptr) {
+        TaskHeader* next = t->queue_next;
+        release_queued(t);
+        t = next;
+      }
+    }
+    if (!any) break;
+  }
+}
+
+// --- Seams used by public headers ---------------------------------------------------------------
+
+namespace {
+RuntimeImpl* current_runtime_or_die() {
+  auto* s = static_cast<RuntimeImpl*>(current_scheduler());
+  if (s == nullptr) fatal("executor: no runtime for this operation");
+  return s;
+}
+}  // namespace
+
+void timer_insert(TimerNode* node) { current_runtime_or_die()->reactor().add_timer(node); }
+
+void timer_cancel(TimerNode* node) noexcept {
+  if (node->owner != nullptr) static_cast<Reactor*>(node->owner)->cancel_timer(node);
+}
+
+void submit_io(IoOp* op) { current_runtime_or_die()->reactor().submit(op); }
+
+}  // namespace executor::detail

@@ -1,0 +1,129 @@
+// The Linux runtime: N worker threads with work-stealing run queues and one completion thread.
+//
+// Design
+// ------
+//   spawn / wake (worker)  -> that worker's LocalQueue (overflow: half to the InjectQueue)
+//   wake (other threads)   -> InjectQueue (the completion thread batches: one lock per pass)
+//   worker loop            -> local pop; every 61st tick the inject queue first (fairness);
+//                             else inject (a batch); else steal half of a random victim; else park
+//
+// Parking (no idle CPU): a worker that finds nothing registers itself idle (idle_mu_, idle_),
+// issues a seq_cst fence, re-checks every queue, and only then sleeps on its own futex word.
+// A producer publishes its task, fences, and wakes one idle worker unless one is already
+// searching. Either the parker sees the task or the producer sees the parker (Dekker).
+// A woken worker is "searching" until it finds work; when the last searcher finds work it wakes
+// another idle worker, so a burst fans out without a thundering herd.
+//
+// Registry: every live task is linked in one of kShards mutex-protected lists so that teardown
+// can cancel tasks nothing else references (e.g. waiting on a channel nobody will send on).
+//
+// Fields by writer: workers_, reactor_ — immutable after construction; stopping_ — any thread;
+// idle_ (under idle_mu_); registry shards (under their mutex); num_idle_, num_searching_,
+// live_ — atomics.
+//
+// Shutdown (~RuntimeImpl or abandon()): stop workers (each finishes its current slice), stop
+// the completion thread, then (teardown only) cancel every unfinished task — destroying its
+// frame runs its awaiters' destructors — and drain the queues, dropping their references.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <executor/detail/task_header.hpp>
+
+#include "inject_queue.hpp"
+#include "local_queue.hpp"
+#include "reactor.hpp"
+
+namespace executor::detail {
+
+class RuntimeImpl;
+
+struct Worker {
+  RuntimeImpl* rt = nullptr;
+  unsigned index = 0;
+  LocalQueue queue;
+  std::thread thread;
+  std::atomic<std::uint32_t> unparked{0};  // futex word: 1 = a waker released this worker
+  bool searching = false;                  // this worker's thread only
+  std::uint32_t tick = 0;                  // this worker's thread only
+  std::uint64_t rng = 0;                   // this worker's thread only
+};
+
+class RuntimeImpl final : public Scheduler {
+ public:
+  RuntimeImpl(unsigned workers, unsigned ring_entries);
+  ~RuntimeImpl();
+
+  void start();
+  // Stops every thread; unfinished tasks are left as they are (EXECUTOR_MAIN's exit path).
+  void abandon() noexcept;
+
+  // Scheduler
+  void schedule(TaskHeader* t) noexcept override;
+  void attach(TaskHeader* t) override;
+  void detach(TaskHeader* t) noexcept override;
+
+  unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  std::size_t live_tasks() const noexcept { return live_.load(std::memory_order_acquire); }
+  Reactor& reactor() noexcept { return *reactor_; }
+  // True on this runtime's worker threads.
+  bool on_worker() const noexcept;
+
+  // While alive on a non-worker thread, schedule() collects tasks and flush() pushes them to
+  // the inject queue with one lock and one wake-up.
+  class BatchScope {
+   public:
+    explicit BatchScope(RuntimeImpl& rt) noexcept;
+    ~BatchScope();
+    void flush() noexcept;
+
+   private:
+    friend class RuntimeImpl;
+    RuntimeImpl& rt_;
+    TaskHeader* first_ = nullptr;
+    TaskHeader* last_ = nullptr;
+    std::size_t n_ = 0;
+    BatchScope* prev_;
+  };
+
+ private:
+  static constexpr unsigned kShards = 64;
+  struct alignas(64) Shard {
+    std::mutex mu;
+    TaskHeader* head = nullptr;
+  };
+
+  void worker_main(Worker& w) noexcept;
+  TaskHeader* find_task(Worker& w) noexcept;
+  TaskHeader* take_from_inject(Worker& w) noexcept;
+  TaskHeader* steal(Worker& w) noexcept;
+  bool has_work() const noexcept;
+  void park(Worker& w) noexcept;
+  void notify_parked() noexcept;
+  void unpark_one() noexcept;
+  void transition_from_searching(Worker& w) noexcept;
+  void stop_threads() noexcept;
+  void teardown() noexcept;
+
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<Reactor> reactor_;
+  InjectQueue inject_;
+  std::atomic<bool> stopping_{false};
+  bool stopped_ = false;
+
+  std::mutex idle_mu_;
+  std::vector<Worker*> idle_;  // under idle_mu_
+  alignas(64) std::atomic<unsigned> num_idle_{0};
+  alignas(64) std::atomic<unsigned> num_searching_{0};
+
+  Shard shards_[kShards];
+  alignas(64) std::atomic<std::size_t> live_{0};
+};
+
+}  // namespace executor::detail

@@ -14,7 +14,9 @@ std::atomic<Scheduler*> g_default_scheduler{nullptr};
 std::atomic<std::uint64_t> g_next_task_id{1};
 }  // namespace
 
-TaskContext& context() noexcept { return tl_context; }
+TaskContext& context() noexcept {
+  return tl_context;
+}
 
 Scheduler* current_scheduler() noexcept {
   if (TaskHeader* t = tl_context.task) return t->scheduler;

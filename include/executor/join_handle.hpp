@@ -130,8 +130,12 @@ class [[nodiscard]] JoinHandle {
   };
 
   // Waits for the task and yields its result. The handle is empty afterwards.
-  JoinAwaiter join() noexcept { return JoinAwaiter(std::exchange(cell_, nullptr)); }
-  JoinAwaiter operator co_await() && noexcept { return join(); }
+  JoinAwaiter join() noexcept {
+    return JoinAwaiter(std::exchange(cell_, nullptr));
+  }
+  JoinAwaiter operator co_await() && noexcept {
+    return join();
+  }
 
   // For combinators in this library: request that the task be cancelled (its frame destroyed by
   // a worker at its next scheduling point). Not part of the user API: spawned tasks always run

@@ -23,7 +23,7 @@
 namespace executor {
 
 struct MainOptions {
-  unsigned workers = 0;                  // 0: hardware concurrency
+  unsigned workers = 0;                   // 0: hardware concurrency
   std::chrono::milliseconds grace{1000};  // wait for other tasks after the root finishes
 };
 
@@ -56,10 +56,10 @@ Task<int> main_adapter(int argc, char** argv) {
 }  // namespace detail
 }  // namespace executor
 
-#define EXECUTOR_MAIN_WITH(fn, options)                                                  \
-  int main(int argc, char** argv) {                                                      \
+#define EXECUTOR_MAIN_WITH(fn, options)                                                    \
+  int main(int argc, char** argv) {                                                        \
     return ::executor::detail::run_main(argc, argv, &::executor::detail::main_adapter<fn>, \
-                                        options);                                        \
+                                        options);                                          \
   }
 
 #define EXECUTOR_MAIN(fn) EXECUTOR_MAIN_WITH(fn, ::executor::MainOptions{})

@@ -20,8 +20,10 @@ using Clock = std::chrono::steady_clock;
 class SleepAwaiter {
  public:
   explicit SleepAwaiter(Clock::time_point deadline) noexcept { node_.deadline = deadline; }
-  SleepAwaiter(const SleepAwaiter&) = delete;
-  SleepAwaiter& operator=(const SleepAwaiter&) = delete;
+  // Movable until awaited (e.g. into executor::timeout); an armed awaiter never moves because it
+  // lives in a suspended frame.
+  SleepAwaiter(SleepAwaiter&& other) noexcept { node_.deadline = other.node_.deadline; }
+  SleepAwaiter& operator=(SleepAwaiter&&) = delete;
   ~SleepAwaiter() {
     if (armed_) detail::timer_cancel(&node_);
   }

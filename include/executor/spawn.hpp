@@ -70,8 +70,7 @@ JoinHandle<T> spawn(Task<T> task) {
 }
 
 template <class F, class... Args>
-  requires(!detail::is_task_v<std::decay_t<F>>)
-auto spawn(F&& f, Args&&... args) {
+requires(!detail::is_task_v<std::decay_t<F>>) auto spawn(F&& f, Args&&... args) {
   using Ret = std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&&...>;
   static_assert(detail::is_task_v<Ret>,
                 "executor::spawn(f, args...): f(args...) must return an executor::Task<T>");

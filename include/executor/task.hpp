@@ -81,7 +81,9 @@ class TaskPromise final : public TaskPromiseBase {
     __builtin_trap();
 #endif
   }
-  Result<T>& result() noexcept { return result_; }
+  Result<T>& result() noexcept {
+    return result_;
+  }
 
  private:
   Result<T> result_;
@@ -100,7 +102,9 @@ class TaskPromise<void> final : public TaskPromiseBase {
     __builtin_trap();
 #endif
   }
-  Result<void>& result() noexcept { return result_; }
+  Result<void>& result() noexcept {
+    return result_;
+  }
 
  private:
   Result<void> result_;

@@ -49,9 +49,7 @@ class JoinOrDeadline {
   JoinOrDeadline& operator=(const JoinOrDeadline&) = delete;
   ~JoinOrDeadline() { withdraw(); }
 
-  bool await_ready() const noexcept {
-    return h_.is_finished() || node_.deadline <= Clock::now();
-  }
+  bool await_ready() const noexcept { return h_.is_finished() || node_.deadline <= Clock::now(); }
   bool await_suspend(std::coroutine_handle<> c) {
     Waker w = Waker::current(c);
     Waker timer_waker = w.clone();
@@ -134,8 +132,8 @@ auto timeout(std::chrono::duration<Rep, Period> d, Task<T> task) {
 
 // Any other awaitable with an await_resume() (moved into a child task).
 template <class Rep, class Period, class A>
-  requires(!detail::is_task_v<std::decay_t<A>>)
-auto timeout(std::chrono::duration<Rep, Period> d, A awaitable) {
+requires(!detail::is_task_v<std::decay_t<A>>) auto timeout(std::chrono::duration<Rep, Period> d,
+                                                           A awaitable) {
   return timeout(d, detail::await_in_task(std::move(awaitable)));
 }
 

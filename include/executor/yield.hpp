@@ -22,6 +22,8 @@ class YieldAwaiter {
   void await_resume() const noexcept {}
 };
 
-[[nodiscard]] inline YieldAwaiter yield_now() noexcept { return {}; }
+[[nodiscard]] inline YieldAwaiter yield_now() noexcept {
+  return {};
+}
 
 }  // namespace executor

@@ -6,7 +6,11 @@
 
 namespace executor::detail {
 
-void* allocate_frame(std::size_t size) noexcept { return std::malloc(size); }
-void free_frame(void* frame, std::size_t) noexcept { std::free(frame); }
+void* allocate_frame(std::size_t size) noexcept {
+  return std::malloc(size);
+}
+void free_frame(void* frame, std::size_t) noexcept {
+  std::free(frame);
+}
 
 }  // namespace executor::detail

@@ -2,10 +2,13 @@
 
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -50,9 +53,9 @@ std::string read_io_uring_disabled() {
   } else {
     cause = "unexpected error from io_uring_setup";
   }
-  throw std::system_error(err, std::generic_category(),
-                          fmt::format("executor: cannot set up io_uring ({}): {}",
-                                      std::strerror(err), cause));
+  throw std::system_error(
+      err, std::generic_category(),
+      fmt::format("executor: cannot set up io_uring ({}): {}", std::strerror(err), cause));
 }
 
 }  // namespace
@@ -60,7 +63,10 @@ std::string read_io_uring_disabled() {
 Reactor::Reactor(RuntimeImpl& rt, unsigned entries) : rt_(rt), entries_(entries) {
   io_uring_params p{};
   // The CQ is 4x the SQ so completions never overflow while in-flight ops are bounded by it.
-  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
+  // SINGLE_ISSUER binds the ring to the thread that enables it: it starts disabled
+  // (R_DISABLED) and the completion thread enables it (loop()), so only that thread enters it.
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
+            IORING_SETUP_R_DISABLED;
   p.cq_entries = entries * 4;
   int r = io_uring_queue_init_params(entries, &ring_, &p);
   if (r == -EINVAL) {  // older kernel: retry without the newer flags
@@ -214,6 +220,16 @@ void Reactor::loop() noexcept {
   // Precise timers: the default 50 us slack would dominate the timer benchmark's overshoot.
   ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   RuntimeImpl::BatchScope batch(rt_);  // schedule() from this thread batches into the inject queue
+  if ((ring_.flags & IORING_SETUP_R_DISABLED) != 0) {
+    // HACK(liburing 2.3 declares io_uring_enable_rings but Debian's library does not export
+    // it): issue the register call directly.
+    long r =
+        ::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
+    if (r < 0) {
+      fmt::print(stderr, "executor: enabling the io_uring failed: {}\n", std::strerror(errno));
+      std::abort();
+    }
+  }
   arm_wake_read();
   while (!stop_.load(std::memory_order_acquire)) {
     if (!wake_armed_) arm_wake_read();
@@ -247,8 +263,14 @@ void Reactor::loop() noexcept {
       if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
     } else {
       io_uring_cqe* cqe = nullptr;
-      io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, tsp, nullptr);
+      int r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, tsp, nullptr);
       sleeping_.store(false, std::memory_order_relaxed);
+      // -ETIME: the timer deadline; -EINTR: a signal; -EBUSY/-EAGAIN: the kernel wants us to
+      // reap first (we do, below). Anything else is a broken ring: fail loudly, never spin.
+      if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY && r != -EAGAIN) {
+        fmt::print(stderr, "executor: io_uring wait failed: {}\n", std::strerror(-r));
+        std::abort();
+      }
     }
 
     unsigned head;

@@ -32,8 +32,8 @@ Runtime::Runtime(RuntimeOptions options) {
   if (options.workers > 1024) {
     throw std::invalid_argument("executor::Runtime: workers must be at most 1024");
   }
-  impl_ = std::make_unique<detail::RuntimeImpl>(resolve_workers(options.workers),
-                                                options.ring_entries);
+  impl_ =
+      std::make_unique<detail::RuntimeImpl>(resolve_workers(options.workers), options.ring_entries);
   impl_->start();
   detail::set_default_scheduler(impl_.get());
 }
@@ -53,9 +53,15 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options)
   }
 }
 
-unsigned Runtime::workers() const noexcept { return impl_->worker_count(); }
-std::size_t Runtime::live_tasks() const noexcept { return impl_->live_tasks(); }
-detail::Scheduler* Runtime::scheduler() noexcept { return impl_.get(); }
+unsigned Runtime::workers() const noexcept {
+  return impl_->worker_count();
+}
+std::size_t Runtime::live_tasks() const noexcept {
+  return impl_->live_tasks();
+}
+detail::Scheduler* Runtime::scheduler() noexcept {
+  return impl_.get();
+}
 
 void Runtime::abandon() noexcept {
   if (detail::default_scheduler() == impl_.get()) detail::set_default_scheduler(nullptr);
@@ -71,7 +77,9 @@ void Runtime::check_not_worker() const {
 }
 
 namespace detail {
-void prep_nop(IoOp*, void* sqe) noexcept { io_uring_prep_nop(static_cast<io_uring_sqe*>(sqe)); }
+void prep_nop(IoOp*, void* sqe) noexcept {
+  io_uring_prep_nop(static_cast<io_uring_sqe*>(sqe));
+}
 }  // namespace detail
 
 }  // namespace executor

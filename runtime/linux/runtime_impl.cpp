@@ -17,9 +17,13 @@ thread_local RuntimeImpl::BatchScope* tl_batch = nullptr;
 // which gives the same guarantee.
 #if defined(EXECUTOR_TSAN)
 std::atomic<unsigned> tsan_park_sync{0};
-inline void park_fence() noexcept { tsan_park_sync.fetch_add(0, std::memory_order_acq_rel); }
+inline void park_fence() noexcept {
+  tsan_park_sync.fetch_add(0, std::memory_order_acq_rel);
+}
 #else
-inline void park_fence() noexcept { std::atomic_thread_fence(std::memory_order_seq_cst); }
+inline void park_fence() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+}
 #endif
 
 std::uint64_t next_random(std::uint64_t& s) noexcept {  // xorshift64*
@@ -55,7 +59,9 @@ void RuntimeImpl::start() {
   }
 }
 
-bool RuntimeImpl::on_worker() const noexcept { return tl_worker != nullptr && tl_worker->rt == this; }
+bool RuntimeImpl::on_worker() const noexcept {
+  return tl_worker != nullptr && tl_worker->rt == this;
+}
 
 // --- Scheduling ------------------------------------------------------------------------------
 
@@ -274,7 +280,9 @@ void RuntimeImpl::stop_threads() noexcept {
   reactor_->stop();
 }
 
-void RuntimeImpl::abandon() noexcept { stop_threads(); }
+void RuntimeImpl::abandon() noexcept {
+  stop_threads();
+}
 
 void RuntimeImpl::teardown() noexcept {
   // No thread runs tasks any more. Cancelling a task may wake or spawn others (into the inject
@@ -322,12 +330,16 @@ RuntimeImpl* current_runtime_or_die() {
 }
 }  // namespace
 
-void timer_insert(TimerNode* node) { current_runtime_or_die()->reactor().add_timer(node); }
+void timer_insert(TimerNode* node) {
+  current_runtime_or_die()->reactor().add_timer(node);
+}
 
 void timer_cancel(TimerNode* node) noexcept {
   if (node->owner != nullptr) static_cast<Reactor*>(node->owner)->cancel_timer(node);
 }
 
-void submit_io(IoOp* op) { current_runtime_or_die()->reactor().submit(op); }
+void submit_io(IoOp* op) {
+  current_runtime_or_die()->reactor().submit(op);
+}
 
 }  // namespace executor::detail

@@ -19,7 +19,9 @@ using executor::JoinHandle;
 using executor::Runtime;
 using executor::Task;
 
-Task<int> square(int x) { co_return x* x; }
+Task<int> square(int x) {
+  co_return x* x;
+}
 
 TEST(Spawn, JoinValue) {
   Runtime rt({.workers = 2});
@@ -32,7 +34,9 @@ TEST(Spawn, JoinValue) {
 
 TEST(Spawn, JoinByMovingTheHandle) {
   Runtime rt({.workers = 2});
-  auto body = []() -> Task<int> { co_return co_await executor::spawn(square(5)); };
+  auto body = []() -> Task<int> {
+    co_return co_await executor::spawn(square(5));
+  };
   EXPECT_EQ(rt.block_on(body()), 25);
 }
 
@@ -167,8 +171,9 @@ TEST(Spawn, SpawnFromForeignThreadUsesDefaultRuntime) {
   int result = 0;
   std::thread t([&] {
     auto h = executor::spawn(square(9));
-    result = rt.block_on([](JoinHandle<int> h) -> Task<int> { co_return co_await std::move(h); }(
-        std::move(h)));
+    result = rt.block_on([](JoinHandle<int> h) -> Task<int> {
+      co_return co_await std::move(h);
+    }(std::move(h)));
   });
   t.join();
   EXPECT_EQ(result, 81);

@@ -12,9 +12,15 @@ namespace {
 using executor::Runtime;
 using executor::Task;
 
-Task<int> answer() { co_return 42; }
-Task<void> nothing() { co_return; }
-Task<std::string> text(std::string s) { co_return s + "!"; }
+Task<int> answer() {
+  co_return 42;
+}
+Task<void> nothing() {
+  co_return;
+}
+Task<std::string> text(std::string s) {
+  co_return s + "!";
+}
 Task<int> fails() {
   throw std::runtime_error("boom");
   co_return 0;

@@ -56,7 +56,9 @@ class Result {
     reset();
     state_ = ResultState::kCancelled;
   }
-  ResultState state() const noexcept { return state_; }
+  ResultState state() const noexcept {
+    return state_;
+  }
 
   // Moves the content into `other` (leaves this empty).
   void move_to(Result& other) noexcept(std::is_nothrow_move_constructible_v<T>) {
@@ -141,7 +143,9 @@ class Result<void> {
     reset();
     state_ = ResultState::kCancelled;
   }
-  ResultState state() const noexcept { return state_; }
+  ResultState state() const noexcept {
+    return state_;
+  }
   void move_to(Result& other) noexcept {
     switch (state_) {
       case ResultState::kValue:

@@ -24,9 +24,7 @@ class TaskCell final : public TaskHeader {
  public:
   using Root = typename Task<T>::handle_type;
 
-  explicit TaskCell(Root root) noexcept : TaskHeader(&kVTable), root_(root) {
-    resume_point = root;
-  }
+  explicit TaskCell(Root root) noexcept : TaskHeader(&kVTable), root_(root) { resume_point = root; }
 
   static void* operator new(std::size_t size) noexcept { return allocate_frame(size); }
   static void operator delete(void* p, std::size_t size) noexcept { free_frame(p, size); }

@@ -101,7 +101,9 @@ inline constexpr Word kRefOne = Word{1} << kRefShift;
 constexpr std::uint32_t epoch(Word s) noexcept {
   return static_cast<std::uint32_t>((s & kEpochMask) >> kEpochShift);
 }
-constexpr Word refs(Word s) noexcept { return s >> kRefShift; }
+constexpr Word refs(Word s) noexcept {
+  return s >> kRefShift;
+}
 }  // namespace state
 
 // What the current thread is running. One per worker thread (a single instance on

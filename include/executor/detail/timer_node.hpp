@@ -12,7 +12,7 @@ namespace executor::detail {
 struct TimerNode {
   static constexpr std::size_t kNotQueued = static_cast<std::size_t>(-1);
   std::chrono::steady_clock::time_point deadline{};
-  void* owner = nullptr;  // the timer service holding the node, set while queued
+  void* owner = nullptr;                // the timer service holding the node, set while queued
   std::size_t heap_index = kNotQueued;  // guarded by the owner's lock
   Waker waker;                          // moved out by the owner when the timer fires
 };

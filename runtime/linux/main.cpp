@@ -17,7 +17,7 @@ namespace executor::detail {
 namespace {
 // Kept reachable on purpose: an abandoned runtime (tasks still running at exit) is never
 // destroyed, and leak checkers see its tasks as reachable rather than leaked.
-Runtime* g_abandoned = nullptr;
+Runtime* volatile g_abandoned = nullptr;  // volatile: the store must not be optimised away
 
 long env_long(const char* name, long fallback) {
   const char* v = std::getenv(name);

@@ -29,7 +29,9 @@ double process_cpu_seconds() {
 
 TEST(Runtime, IdleRuntimeDoesNotSpin) {
   Runtime rt({.workers = 2});
-  rt.block_on([]() -> Task<void> { co_return; }());
+  rt.block_on([]() -> Task<void> {
+    co_return;
+  }());
   std::this_thread::sleep_for(50ms);  // let the workers park
   double before = process_cpu_seconds();
   std::this_thread::sleep_for(1s);
@@ -40,7 +42,9 @@ TEST(Runtime, IdleRuntimeDoesNotSpin) {
 
 TEST(Runtime, IdleWithPendingTimerDoesNotSpin) {
   Runtime rt({.workers = 2});
-  auto h = rt.spawn([]() -> Task<void> { co_await executor::sleep(10s); }());
+  auto h = rt.spawn([]() -> Task<void> {
+    co_await executor::sleep(10s);
+  }());
   std::this_thread::sleep_for(50ms);
   double before = process_cpu_seconds();
   std::this_thread::sleep_for(1s);
@@ -60,7 +64,9 @@ TEST(Runtime, TeardownCancelsPendingTasksWithoutLeaks) {
     }
     // A task waiting on another task that never finishes, holding its handle.
     auto waiter = rt.spawn([]() -> Task<void> {
-      co_await executor::spawn([]() -> Task<void> { co_await executor::sleep(1h); }());
+      co_await executor::spawn([]() -> Task<void> {
+        co_await executor::sleep(1h);
+      }());
     }());
     std::this_thread::sleep_for(20ms);
     EXPECT_GE(rt.live_tasks(), 102u);
@@ -91,13 +97,19 @@ TEST(Runtime, CreateReportsStatus) {
   auto r = Runtime::create({.workers = 2});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ((*r)->workers(), 2u);
-  EXPECT_EQ((*r)->block_on([]() -> Task<int> { co_return 3; }()), 3);
+  EXPECT_EQ((*r)->block_on([]() -> Task<int> {
+    co_return 3;
+  }()),
+            3);
 }
 
 TEST(Runtime, SequentialRuntimes) {
   for (int i = 0; i < 20; ++i) {
     Runtime rt({.workers = 2});
-    EXPECT_EQ(rt.block_on([](int i) -> Task<int> { co_return i; }(i)), i);
+    EXPECT_EQ(rt.block_on([](int i) -> Task<int> {
+      co_return i;
+    }(i)),
+              i);
   }
 }
 
@@ -152,7 +164,9 @@ TEST(RuntimeStress, JoinRacesCompletion) {
   auto body = []() -> Task<int> {
     int ok = 0;
     for (int i = 0; i < 20'000; ++i) {
-      auto h = executor::spawn([](int i) -> Task<int> { co_return i; }(i));
+      auto h = executor::spawn([](int i) -> Task<int> {
+        co_return i;
+      }(i));
       if (i % 2 == 0) co_await executor::yield_now();
       ok += (co_await std::move(h)) == i;
     }

@@ -135,8 +135,12 @@ TEST(Timeout, DeadlinePassesFirst) {
 TEST(Timeout, VoidForm) {
   Runtime rt({.workers = 2});
   auto body = []() -> Task<bool> {
-    auto quick = []() -> Task<void> { co_await executor::sleep(1ms); };
-    auto slow = []() -> Task<void> { co_await executor::sleep(10s); };
+    auto quick = []() -> Task<void> {
+      co_await executor::sleep(1ms);
+    };
+    auto slow = []() -> Task<void> {
+      co_await executor::sleep(10s);
+    };
     absl::Status a = co_await executor::timeout(1s, quick());
     absl::Status b = co_await executor::timeout(10ms, slow());
     co_return a.ok() && absl::IsDeadlineExceeded(b);

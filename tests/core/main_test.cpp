@@ -1,0 +1,72 @@
+// EXECUTOR_MAIN programs run as child processes: exit codes, grace period, root exceptions.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+struct ChildRun {
+  int exit_code = -1;
+  std::string out;
+  double seconds = 0;
+};
+
+ChildRun run(const std::string& cmd) {
+  auto start = std::chrono::steady_clock::now();
+  ChildRun r;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) r.out += buf;
+  int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+std::string program(const char* name) { return std::string(EXECUTOR_TEST_PROGRAMS) + "/" + name; }
+
+TEST(Main, ReturnsTheRootTasksExitCode) {
+  EXPECT_EQ(run(program("core_main_exit_code") + " 0").exit_code, 0);
+  EXPECT_EQ(run(program("core_main_exit_code") + " 42").exit_code, 42);
+}
+
+TEST(Main, VoidRootExitsZero) {
+  ChildRun r = run(program("core_main_void"));
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, testing::HasSubstr("void main ran"));
+}
+
+TEST(Main, RootExceptionIsLoggedAndExitsOne) {
+  ChildRun r = run("EXECUTOR_TEST_THROW=1 " + program("core_main_void"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, testing::HasSubstr("root failed"));
+}
+
+TEST(Main, GracePeriodLetsCleanupTasksFinish) {
+  ChildRun r = run("EXECUTOR_GRACE_MS=5000 " + program("core_main_grace") + " 100");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.out, testing::HasSubstr("cleanup done"));
+  EXPECT_LT(r.seconds, 4.0);  // exits as soon as the cleanup is done, not at the end of the grace
+}
+
+TEST(Main, ExitsAfterGraceWithoutCancellingOrWaitingForever) {
+  ChildRun r = run("EXECUTOR_GRACE_MS=100 " + program("core_main_grace") + " 60000");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.out, testing::Not(testing::HasSubstr("cleanup done")));
+  EXPECT_THAT(r.out, testing::HasSubstr("1 task(s) still running"));
+  EXPECT_LT(r.seconds, 30.0);
+}
+
+TEST(Main, BadEnvironmentIsReportedNotFatal) {
+  ChildRun r = run("EXECUTOR_GRACE_MS=soon " + program("core_main_exit_code") + " 5");
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_THAT(r.out, testing::HasSubstr("ignoring EXECUTOR_GRACE_MS"));
+}
+
+}  // namespace

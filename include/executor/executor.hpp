@@ -1,6 +1,7 @@
 // Umbrella header: the core API of executor.
 #pragma once
 
+#include <executor/cancellation_token.hpp>
 #include <executor/join_handle.hpp>
 #include <executor/main.hpp>
 #include <executor/runtime.hpp>

@@ -7,6 +7,7 @@
 #include <executor/runtime.hpp>
 #include <executor/sleep.hpp>
 #include <executor/spawn.hpp>
+#include <executor/spawn_blocking.hpp>
 #include <executor/task.hpp>
 #include <executor/timeout.hpp>
 #include <executor/yield.hpp>

@@ -29,7 +29,9 @@ ChildRun run(const std::string& cmd) {
   return r;
 }
 
-std::string program(const char* name) { return std::string(EXECUTOR_TEST_PROGRAMS) + "/" + name; }
+std::string program(const char* name) {
+  return std::string(EXECUTOR_TEST_PROGRAMS) + "/" + name;
+}
 
 TEST(Main, ReturnsTheRootTasksExitCode) {
   EXPECT_EQ(run(program("core_main_exit_code") + " 0").exit_code, 0);

@@ -3,7 +3,9 @@
 
 #include <executor/executor.hpp>
 
-executor::Task<int> square(int x) { co_return x * x; }
+executor::Task<int> square(int x) {
+  co_return x* x;
+}
 
 executor::Task<int> app(int argc, char** argv) {
   int code = argc > 1 ? std::atoi(argv[1]) : 0;

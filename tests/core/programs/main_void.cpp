@@ -11,4 +11,5 @@ executor::Task<void> app() {
   std::puts("void main ran");
 }
 
-EXECUTOR_MAIN_WITH(app, (executor::MainOptions{.workers = 1, .grace = std::chrono::milliseconds(200)}))
+EXECUTOR_MAIN_WITH(app,
+                   (executor::MainOptions{.workers = 1, .grace = std::chrono::milliseconds(200)}))

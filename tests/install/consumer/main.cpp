@@ -6,7 +6,7 @@
 
 executor::Task<int> square(int x) {
   co_await executor::sleep(std::chrono::milliseconds(1));
-  co_return x * x;
+  co_return x* x;
 }
 
 executor::Task<int> app() {

@@ -97,6 +97,10 @@ void run_task(TaskHeader* t) noexcept {
     return;
   }
 
+  if (!t->registered) {
+    t->registered = true;
+    t->scheduler->register_suspended(t);
+  }
   s = t->state.load(std::memory_order_relaxed);
   for (;;) {
     if ((s & kCancelled) != 0) {  // abort arrived during the run

@@ -232,9 +232,25 @@ void RuntimeImpl::park(Worker& w) noexcept {
 
 // --- Registry -------------------------------------------------------------------------------
 
-void RuntimeImpl::attach(TaskHeader* t) {
+namespace {
+// Single-writer counter bump: only the owning thread writes it. release: pairs with the acquire
+// loads in live_tasks().
+inline void bump(std::atomic<std::uint64_t>& c) noexcept {
+  c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
+}  // namespace
+
+void RuntimeImpl::attach(TaskHeader*) {
+  Worker* w = tl_worker;
+  if (w != nullptr && w->rt == this) {
+    bump(w->spawned);
+  } else {
+    foreign_spawned_.fetch_add(1, std::memory_order_release);
+  }
+}
+
+void RuntimeImpl::register_suspended(TaskHeader* t) noexcept {
   Shard& s = shards_[t->id % kShards];
-  live_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(s.mu);
   t->reg_prev = nullptr;
   t->reg_next = s.head;
@@ -243,8 +259,8 @@ void RuntimeImpl::attach(TaskHeader* t) {
 }
 
 void RuntimeImpl::detach(TaskHeader* t) noexcept {
-  Shard& s = shards_[t->id % kShards];
-  {
+  if (t->registered) {
+    Shard& s = shards_[t->id % kShards];
     std::lock_guard lock(s.mu);
     if (t->reg_prev != nullptr) {
       t->reg_prev->reg_next = t->reg_next;
@@ -254,8 +270,22 @@ void RuntimeImpl::detach(TaskHeader* t) noexcept {
     if (t->reg_next != nullptr) t->reg_next->reg_prev = t->reg_prev;
     t->reg_prev = t->reg_next = nullptr;
   }
-  // release: pairs with the acquire in live_tasks() (EXECUTOR_MAIN's grace period).
-  live_.fetch_sub(1, std::memory_order_release);
+  Worker* w = tl_worker;
+  if (w != nullptr && w->rt == this) {
+    bump(w->finished);
+  } else {
+    foreign_finished_.fetch_add(1, std::memory_order_release);
+  }
+}
+
+std::size_t RuntimeImpl::live_tasks() const noexcept {
+  // Completions first: every completion counted happened after its spawn was counted
+  // (spawn -> schedule -> run -> complete), so the spawn sum read afterwards includes it.
+  std::uint64_t finished = foreign_finished_.load(std::memory_order_acquire);
+  for (const auto& w : workers_) finished += w->finished.load(std::memory_order_acquire);
+  std::uint64_t spawned = foreign_spawned_.load(std::memory_order_acquire);
+  for (const auto& w : workers_) spawned += w->spawned.load(std::memory_order_acquire);
+  return spawned > finished ? static_cast<std::size_t>(spawned - finished) : 0;
 }
 
 // --- Shutdown -------------------------------------------------------------------------------
@@ -301,9 +331,11 @@ void RuntimeImpl::teardown() noexcept {
         teardown_task(t);  // completes it, which detaches it from the shard
       }
     }
+    // Queued tasks: some never ran (so they are not in the registry); cancel those too.
     for (auto& w : workers_) {
       w->queue.drain([&](TaskHeader* t) {
         any = true;
+        teardown_task(t);
         release_queued(t);
       });
     }
@@ -312,6 +344,7 @@ void RuntimeImpl::teardown() noexcept {
       any = true;
       while (t != nullptr) {
         TaskHeader* next = t->queue_next;
+        teardown_task(t);
         release_queued(t);
         t = next;
       }

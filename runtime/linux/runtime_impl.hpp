@@ -14,12 +14,16 @@
 // A woken worker is "searching" until it finds work; when the last searcher finds work it wakes
 // another idle worker, so a burst fans out without a thundering herd.
 //
-// Registry: every live task is linked in one of kShards mutex-protected lists so that teardown
-// can cancel tasks nothing else references (e.g. waiting on a channel nobody will send on).
+// Registry: every task that has suspended at least once is linked in one of kShards
+// mutex-protected lists so that teardown can cancel tasks nothing else references (e.g. waiting
+// on a channel nobody will send on). A task that finishes in its first run never touches it;
+// at teardown, tasks that never ran are found in the run queues. The live-task count is kept in
+// per-worker single-writer counters (spawned/finished), not in a shared atomic.
 //
 // Fields by writer: workers_, reactor_ — immutable after construction; stopping_ — any thread;
 // idle_ (under idle_mu_); registry shards (under their mutex); num_idle_, num_searching_,
-// live_ — atomics.
+// registry shards (under their mutex);
+// num_idle_, num_searching_ — atomics.
 //
 // Shutdown (~RuntimeImpl or abandon()): stop workers (each finishes its current slice), stop
 // the completion thread, then (teardown only) cancel every unfinished task — destroying its
@@ -53,6 +57,10 @@ struct Worker {
   bool searching = false;                  // this worker's thread only
   std::uint32_t tick = 0;                  // this worker's thread only
   std::uint64_t rng = 0;                   // this worker's thread only
+  // Tasks spawned / finished on this worker's thread: single writer (release store), summed by
+  // live_tasks() (acquire loads).
+  alignas(64) std::atomic<std::uint64_t> spawned{0};
+  std::atomic<std::uint64_t> finished{0};
 };
 
 class RuntimeImpl final : public Scheduler {
@@ -68,9 +76,11 @@ class RuntimeImpl final : public Scheduler {
   void schedule(TaskHeader* t) noexcept override;
   void attach(TaskHeader* t) override;
   void detach(TaskHeader* t) noexcept override;
+  void register_suspended(TaskHeader* t) noexcept override;
 
   unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
-  std::size_t live_tasks() const noexcept { return live_.load(std::memory_order_acquire); }
+  // Tasks attached and not yet completed (sums the shards under their locks; a cold path).
+  std::size_t live_tasks() const noexcept;
   Reactor& reactor() noexcept { return *reactor_; }
   // True on this runtime's worker threads.
   bool on_worker() const noexcept;
@@ -96,7 +106,7 @@ class RuntimeImpl final : public Scheduler {
   static constexpr unsigned kShards = 64;
   struct alignas(64) Shard {
     std::mutex mu;
-    TaskHeader* head = nullptr;
+    TaskHeader* head = nullptr;  // under mu
   };
 
   void worker_main(Worker& w) noexcept;
@@ -122,8 +132,10 @@ class RuntimeImpl final : public Scheduler {
   alignas(64) std::atomic<unsigned> num_idle_{0};
   alignas(64) std::atomic<unsigned> num_searching_{0};
 
-  Shard shards_[kShards];
-  alignas(64) std::atomic<std::size_t> live_{0};
+  mutable Shard shards_[kShards];
+  // Spawns and completions on threads that are not this runtime's workers.
+  alignas(64) std::atomic<std::uint64_t> foreign_spawned_{0};
+  std::atomic<std::uint64_t> foreign_finished_{0};
 };
 
 }  // namespace executor::detail

@@ -13,14 +13,18 @@ cmake -S "$source_dir/tests/install/consumer" -B "$work/consumer" -G Ninja \
   -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/consumer" >/dev/null
 libdir=$(dirname "$(find "$work/prefix" -name 'libexecutor.so.0' | head -1)")
-LD_LIBRARY_PATH="$libdir" "$work/consumer/consumer" | grep -q 'consumer ok 49'
-"$work/consumer/consumer_static" | grep -q 'consumer ok 49'
+# Capture, then match: `producer | grep -q` can fail under pipefail when grep exits early.
+expect() {  # expect PATTERN OUTPUT STEP
+  if ! grep -qF -- "$1" <<<"$2"; then echo "FAILED: $3: expected '$1' in:"; echo "$2"; exit 1; fi
+}
+expect 'consumer ok 49' "$(LD_LIBRARY_PATH="$libdir" "$work/consumer/consumer")" "find_package shared"
+expect 'consumer ok 49' "$("$work/consumer/consumer_static")" "find_package static"
 # The shared library must be the one from the prefix, with its versioned SONAME.
-LD_LIBRARY_PATH="$libdir" ldd "$work/consumer/consumer" | grep -q "$libdir/libexecutor.so.0"
+expect "$libdir/libexecutor.so.0" "$(LD_LIBRARY_PATH="$libdir" ldd "$work/consumer/consumer")" "ldd"
 
 pc_dir=$(dirname "$(find "$work/prefix" -name executor.pc | head -1)")
 sed -i "s|^prefix=.*|prefix=$work/prefix|" "$pc_dir/executor.pc"
 PKG_CONFIG_PATH="$pc_dir" g++ -std=c++20 "$source_dir/tests/install/consumer/main.cpp" \
   $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs executor) -o "$work/pc_consumer"
-LD_LIBRARY_PATH="$libdir" "$work/pc_consumer" | grep -q 'consumer ok 49'
+expect 'consumer ok 49' "$(LD_LIBRARY_PATH="$libdir" "$work/pc_consumer")" "pkg-config"
 echo "install consumer test passed (find_package shared+static, pkg-config)"

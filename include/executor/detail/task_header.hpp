@@ -60,10 +60,14 @@ class Scheduler {
  public:
   // Enqueue a task whose state is NOTIFIED. The caller transfers one reference to the queue.
   virtual void schedule(TaskHeader* task) noexcept = 0;
-  // Register a newly spawned task (so that runtime teardown can find it). May throw.
+  // A task was spawned (before its first schedule). May throw to refuse it.
   virtual void attach(TaskHeader* task) = 0;
-  // Unregister a task that reached COMPLETE. Called exactly once per attached task.
+  // The task reached COMPLETE. Called exactly once per attached task.
   virtual void detach(TaskHeader* task) noexcept = 0;
+  // The task went idle for the first time without completing (called once, by the worker that
+  // ran it, before the task can be woken). A runtime that must find suspended tasks at teardown
+  // registers them here; tasks that finish in their first run never pay for it.
+  virtual void register_suspended(TaskHeader*) noexcept {}
 
  protected:
   ~Scheduler() = default;
@@ -173,6 +177,7 @@ struct TaskHeader {
   std::uint64_t id = 0;
   // --- the thread that runs the task (ordered by the state transitions) ---
   std::coroutine_handle<> resume_point;
+  bool registered = false;  // register_suspended() was called
   // --- owned by whichever run queue holds the task ---
   TaskHeader* queue_next = nullptr;
   // --- owned by the scheduler's registry (under its lock) ---

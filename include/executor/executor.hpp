@@ -4,6 +4,7 @@
 #include <executor/cancellation_token.hpp>
 #include <executor/join_handle.hpp>
 #include <executor/main.hpp>
+#include <executor/run_until_cancelled.hpp>
 #include <executor/runtime.hpp>
 #include <executor/sleep.hpp>
 #include <executor/spawn.hpp>

@@ -8,10 +8,10 @@
 // that was produced is never dropped: if the awaitable finishes while the timeout is cancelling
 // it, its value is returned.
 //
-// How: the awaitable runs as a child task; at the deadline the child is cancelled (its frame is
-// destroyed at its current suspension point by a worker, never while it runs) and timeout()
-// returns once that has happened, so the child's resources are released before the caller
-// continues. A child busy in a long synchronous slice delays that until it next suspends.
+// How (detail/race.hpp, shared with run_until_cancelled): the awaitable runs as a child task; at
+// the deadline the child is cancelled (its frame is destroyed at its current suspension point by
+// a worker, never while it runs) and timeout() returns once that has happened, so the child's
+// resources are released before the caller continues. A child busy in a long synchronous slice delays that until it next suspends.
 // Any awaitable works; a non-Task awaitable must be movable (it is moved into the child).
 //
 // Cancellation: destroying the awaiting coroutine while suspended withdraws the timer and the
@@ -27,94 +27,49 @@
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
 
+#include <executor/detail/race.hpp>
 #include <executor/detail/task_header.hpp>
 #include <executor/detail/timer_node.hpp>
-#include <executor/join_handle.hpp>
 #include <executor/sleep.hpp>
-#include <executor/spawn.hpp>
 #include <executor/task.hpp>
 
 namespace executor {
 
 namespace detail {
 
-// Suspends until the task behind `h` completes or the deadline passes, whichever is first.
-template <class T>
-class JoinOrDeadline {
+// The event of timeout(): a deadline on the runtime's timer service (see race.hpp).
+class DeadlineEvent {
  public:
-  JoinOrDeadline(JoinHandle<T>& h, Clock::time_point deadline) noexcept : h_(h) {
-    node_.deadline = deadline;
-  }
-  JoinOrDeadline(const JoinOrDeadline&) = delete;
-  JoinOrDeadline& operator=(const JoinOrDeadline&) = delete;
-  ~JoinOrDeadline() { withdraw(); }
+  explicit DeadlineEvent(Clock::time_point deadline) noexcept { node_.deadline = deadline; }
+  DeadlineEvent(const DeadlineEvent&) = delete;
+  DeadlineEvent& operator=(const DeadlineEvent&) = delete;
+  ~DeadlineEvent() { disarm(); }
 
-  bool await_ready() const noexcept { return h_.is_finished() || node_.deadline <= Clock::now(); }
-  bool await_suspend(std::coroutine_handle<> c) {
-    Waker w = Waker::current(c);
-    Waker timer_waker = w.clone();
-    if (!h_.set_waker_for_combinator(std::move(w))) return false;  // finished meanwhile
-    join_registered_ = true;
-    node_.waker = std::move(timer_waker);
+  bool fired() const noexcept { return node_.deadline <= Clock::now(); }
+  bool arm(Waker w) {
+    node_.waker = std::move(w);
     armed_ = true;
-    timer_insert(&node_);
+    timer_insert(&node_);  // publishes the waker: the last thing we do
     return true;
   }
-  void await_resume() noexcept { withdraw(); }
-
- private:
-  void withdraw() noexcept {
+  void disarm() noexcept {
     if (armed_) {
       timer_cancel(&node_);
       armed_ = false;
     }
-    if (join_registered_) {
-      h_.clear_waker_for_combinator();
-      join_registered_ = false;
-    }
   }
-  JoinHandle<T>& h_;
+  static absl::Status status() {
+    return absl::DeadlineExceededError("executor::timeout: the deadline passed first");
+  }
+
+ private:
   TimerNode node_;
   bool armed_ = false;
-  bool join_registered_ = false;
 };
 
-inline absl::Status deadline_exceeded() {
-  return absl::DeadlineExceededError("executor::timeout: the deadline passed first");
-}
-
 template <class T>
-Task<std::conditional_t<std::is_void_v<T>, absl::Status, absl::StatusOr<T>>> timeout_until(
-    Clock::time_point deadline, Task<T> task) {
-  JoinHandle<T> h = spawn(std::move(task));
-  co_await JoinOrDeadline<T>(h, deadline);
-  bool expired = !h.is_finished();
-  if (expired) h.abort_for_combinator();
-  try {
-    if constexpr (std::is_void_v<T>) {
-      co_await std::move(h);
-      co_return absl::OkStatus();
-    } else {
-      co_return co_await std::move(h);
-    }
-  } catch (const TaskCancelled&) {
-    if (!expired) throw;
-  }
-  co_return deadline_exceeded();
-}
-
-template <class A>
-auto await_in_task(A awaitable) -> Task<decltype(std::declval<A&&>().await_resume())> {
-  co_return co_await std::move(awaitable);
-}
-
-template <class A>
-decltype(auto) as_task(A&& a) {
-  if constexpr (is_task_v<std::decay_t<A>>) {
-    return std::forward<A>(a);
-  } else {
-    return await_in_task(std::forward<A>(a));
-  }
+Task<StatusResult<T>> timeout_until(Clock::time_point deadline, Task<T> task) {
+  return race_child<DeadlineEvent>(IfFiredAtStart::kRaceAnyway, std::move(task), deadline);
 }
 
 }  // namespace detail

@@ -11,7 +11,13 @@ namespace {
 EXECUTOR_THREAD_LOCAL TaskContext tl_context;
 std::atomic<Scheduler*> g_default_scheduler{nullptr};
 // relaxed: ids only need to be unique.
+#if defined(EXECUTOR_SINGLE_THREADED)
+// Single-core ports: ARMv7-M has no 64-bit atomic read-modify-write (it would be a libatomic
+// call that a freestanding image cannot link), so ids are counted in 32 bits there.
+std::atomic<std::uint32_t> g_next_task_id{1};
+#else
 std::atomic<std::uint64_t> g_next_task_id{1};
+#endif
 }  // namespace
 
 TaskContext& context() noexcept {

@@ -1,0 +1,113 @@
+// Interrupt waker lists: `co_await wait_irq(n)` suspends a task until external interrupt n fires.
+//
+// Design
+// ------
+// There is one IrqWakerList per external interrupt line, a fixed array of
+// EXECUTOR_CORTEXM_NUM_IRQS lists in static storage (two pointers each). A list is an intrusive
+// doubly linked FIFO of IrqWaitNodes; each node lives inside the awaiting task's frame (in the
+// awaiter), is linked at the tail by await_suspend and unlinks itself in its destructor, so a
+// cancelled task never leaves a dangling node behind.
+//
+//   task:     wait_irq(n) -> link node at tail of list n -> enable line n in the NVIC -> suspend
+//   handler:  mask line n in the NVIC -> wake_all(list n): unlink each node, wake its task
+//   loop:     runs each woken task once, in list order (never inside the handler)
+//
+// The default handler of every line (`IRQ<n>_Handler`, weak, in the startup code) does the
+// handler row above. Masking the line on entry keeps a level-triggered source from firing again
+// before its task has serviced the device; the next wait_irq(n) unmasks it. Consequence: an
+// interrupt that becomes pending while nobody waits is not lost — it stays pending and wakes
+// the next waiter immediately. An application that wants its own handler defines
+// `extern "C" void IRQ<n>_Handler()`, services the device and calls `irq_wakers(n).wake_all()`.
+//
+// Thread safety: link/unlink/wake_all run in critical sections: tasks, thread-mode code and
+// handlers may use a list concurrently. Memory: nothing is allocated.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+
+#include <executor/detail/task_header.hpp>
+
+#ifndef EXECUTOR_CORTEXM_NUM_IRQS
+#define EXECUTOR_CORTEXM_NUM_IRQS 32
+#endif
+
+namespace executor::cortexm {
+
+inline constexpr unsigned kNumIrqs = EXECUTOR_CORTEXM_NUM_IRQS;
+
+// A waiter on an IrqWakerList; lives in the awaiting frame.
+struct IrqWaitNode {
+  IrqWaitNode* prev = nullptr;
+  IrqWaitNode* next = nullptr;
+  executor::detail::Waker waker;
+  bool linked = false;
+};
+
+class IrqWakerList {
+ public:
+  constexpr IrqWakerList() noexcept = default;
+  IrqWakerList(const IrqWakerList&) = delete;
+  IrqWakerList& operator=(const IrqWakerList&) = delete;
+
+  // Appends `node` (its waker already set). Critical-sectioned.
+  void link(IrqWaitNode* node) noexcept;
+  // Removes `node` if it is still linked and drops its waker. Critical-sectioned.
+  void unlink(IrqWaitNode* node) noexcept;
+  // Takes every node off the list, in order, and wakes its task. Returns how
+  // many were woken. Meant for interrupt handlers; legal anywhere.
+  std::size_t wake_all() noexcept;
+
+  bool empty() const noexcept { return head_ == nullptr; }
+  std::size_t size() const noexcept;
+
+ private:
+  IrqWaitNode* head_ = nullptr;
+  IrqWaitNode* tail_ = nullptr;
+};
+
+// The waker list of external interrupt `irq` (< kNumIrqs; anything else is a fatal error).
+IrqWakerList& irq_wakers(unsigned irq) noexcept;
+
+// NVIC control of external interrupt lines (fatal error for irq >= kNumIrqs).
+void enable_irq(unsigned irq) noexcept;
+void disable_irq(unsigned irq) noexcept;
+// Sets the line's pending bit: a software-triggered interrupt. Its handler runs as soon as the
+// line is enabled and interrupts are unmasked (from a task: at the next loop window).
+void pend_irq(unsigned irq) noexcept;
+
+// What the default handler of line `irq` does: mask the line, wake its list.
+void irq_dispatch(unsigned irq) noexcept;
+
+// co_await wait_irq(n): suspends until interrupt n's handler runs (see the design above).
+// Cancellation: destroying the suspended awaiter unlinks its node; the line stays enabled (a
+// later interrupt finds an empty list and is simply masked again).
+// Errors: irq >= kNumIrqs is a fatal error. Thread safety: only inside a task.
+class IrqAwaiter {
+ public:
+  explicit IrqAwaiter(unsigned irq) noexcept : list_(&irq_wakers(irq)), irq_(irq) {}
+  IrqAwaiter(const IrqAwaiter&) = delete;
+  IrqAwaiter& operator=(const IrqAwaiter&) = delete;
+  ~IrqAwaiter() {
+    if (node_.linked) list_->unlink(&node_);
+  }
+
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) noexcept {
+    node_.waker = executor::detail::Waker::current(h);
+    list_->link(&node_);
+    enable_irq(irq_);  // a pending interrupt may fire now; it only queues this task
+  }
+  void await_resume() const noexcept {}
+
+ private:
+  IrqWakerList* list_;
+  unsigned irq_;
+  IrqWaitNode node_;
+};
+
+[[nodiscard]] inline IrqAwaiter wait_irq(unsigned irq) noexcept {
+  return IrqAwaiter(irq);
+}
+
+}  // namespace executor::cortexm

@@ -11,6 +11,7 @@ set(cm_host ${CMAKE_CURRENT_LIST_DIR}/host)
 add_library(cortexm_sim_core STATIC
   ${PROJECT_SOURCE_DIR}/src/task_harness.cpp
   ${cm_root}/executor.cpp
+  ${cm_root}/critical_section.cpp
   ${cm_root}/timer.cpp
   ${cm_root}/irq.cpp
   ${cm_root}/frame_pool.cpp

@@ -121,10 +121,7 @@ void panic(const char* message) noexcept {
 
 namespace sim {
 
-void reset() {
-  auto hook = std::move(m.idle_hook);
-  m = Machine{};
-}
+void reset() { m = Machine{}; }
 
 void raise(unsigned irq) {
   executor::cortexm::port::nvic_pend(irq);

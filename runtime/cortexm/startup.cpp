@@ -149,6 +149,16 @@ extern "C" __attribute__((naked)) void HardFault_Handler() noexcept {
       "b executor_cortexm_fault\n\t");
 }
 
+// Static destructors never run on these images (main's return ends the program through
+// semihosting; a product never returns), so registering one is a no-op. This lets statics with
+// non-trivial destructors (e.g. a global std::optional<Sender>) link without a C library exit.
+extern "C" int __aeabi_atexit(void*, void (*)(void*), void*) noexcept {
+  return 0;
+}
+extern "C" {
+__attribute__((used)) void* __dso_handle = nullptr;
+}
+
 // The C++ ABI's hook for a call through a pure virtual function (a bug, e.g. a half-destroyed
 // scheduler); referenced by every vtable with a pure entry.
 extern "C" void __cxa_pure_virtual() {

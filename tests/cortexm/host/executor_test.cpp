@@ -251,6 +251,24 @@ TEST_F(CortexM, MillionSynchronousAwaits) {
   EXPECT_EQ(cm::executor().block_on(many_awaits(1'000'000)), 1'000'000);
 }
 
+// try_spawn is legal in an interrupt handler: the task is queued and first runs from the loop.
+TEST_F(CortexM, SpawnFromAnInterruptHandler) {
+  std::vector<JoinHandle<void>> handles;
+  sim::set_irq_handler(8, [&] {
+    auto r = cm::try_spawn(record(8));
+    EXPECT_TRUE(r);
+    handles.push_back(std::move(r.handle));
+  });
+  g_log.clear();
+  cm::enable_irq(8);
+  sim::raise(8);
+  EXPECT_TRUE(g_log.empty()) << "the spawned task does not run inside the handler";
+  EXPECT_EQ(cm::executor().run_ready(), 1u);
+  EXPECT_EQ(g_log, (std::vector<int>{8}));
+  ASSERT_EQ(handles.size(), 1u);
+  EXPECT_TRUE(handles[0].is_finished());
+}
+
 Task<void> block_inside() {
   cm::executor().run_ready();
   co_return;

@@ -24,6 +24,7 @@ struct Machine {
   unsigned wfis = 0;
   unsigned handlers = 0;
   std::function<void()> idle_hook;
+  std::function<void()> handlers_override[executor::cortexm::kNumIrqs];
 };
 Machine m;
 
@@ -52,7 +53,11 @@ void deliver() {
     m.pending &= ~(std::uint64_t{1} << irq);
     m.in_handler = true;
     ++m.handlers;
-    executor::cortexm::irq_dispatch(irq);  // the default IRQ<n>_Handler of startup.cpp
+    if (m.handlers_override[irq]) {
+      m.handlers_override[irq]();
+    } else {
+      executor::cortexm::irq_dispatch(irq);  // the default IRQ<n>_Handler of startup.cpp
+    }
     m.in_handler = false;
   }
 }
@@ -121,7 +126,9 @@ void panic(const char* message) noexcept {
 
 namespace sim {
 
-void reset() { m = Machine{}; }
+void reset() {
+  m = Machine{};
+}
 
 void raise(unsigned irq) {
   executor::cortexm::port::nvic_pend(irq);
@@ -152,6 +159,9 @@ std::uint32_t systick_reload() {
 }
 void set_idle_hook(std::function<void()> hook) {
   m.idle_hook = std::move(hook);
+}
+void set_irq_handler(unsigned irq, std::function<void()> handler) {
+  m.handlers_override[irq] = std::move(handler);
 }
 unsigned wfi_count() {
   return m.wfis;

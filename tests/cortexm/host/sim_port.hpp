@@ -31,6 +31,10 @@ bool masked();
 bool systick_running();
 std::uint32_t systick_reload();
 
+// Replaces the handler of line `irq` (as an application-defined IRQ<n>_Handler replaces the
+// weak default, which is executor::cortexm::irq_dispatch). An empty function restores it.
+void set_irq_handler(unsigned irq, std::function<void()> handler);
+
 // Called when the executor executes WFI with nothing pending.
 void set_idle_hook(std::function<void()> hook);
 // WFIs executed and handlers run since reset().

@@ -23,9 +23,12 @@
 // handlers may use a list concurrently. Memory: nothing is allocated.
 #pragma once
 
+#include <chrono>
 #include <coroutine>
 #include <cstddef>
 
+#include <executor/cortexm/clock.hpp>
+#include <executor/cortexm/sleep.hpp>
 #include <executor/detail/task_header.hpp>
 
 #ifndef EXECUTOR_CORTEXM_NUM_IRQS
@@ -108,6 +111,72 @@ class IrqAwaiter {
 
 [[nodiscard]] inline IrqAwaiter wait_irq(unsigned irq) noexcept {
   return IrqAwaiter(irq);
+}
+
+// co_await wait_irq_until(n, deadline) / wait_irq_for(n, d): like wait_irq(n), but gives up at
+// the deadline. Yields true if the interrupt woke the task, false on timeout.
+//
+// The awaiter puts two nodes on two waker lists for one suspension — line n's list and
+// SysTick's timer queue — each holding a clone of the same Waker. The first wake wins; the
+// other is stale (its epoch is over) and is withdrawn by await_resume. If both fire before the
+// task runs, the interrupt wins. A deadline that has already passed yields false at once.
+// Cancellation: destroying the suspended awaiter unlinks both nodes.
+// Errors: irq >= kNumIrqs is a fatal error. Thread safety: only inside a task.
+class IrqDeadlineAwaiter {
+ public:
+  IrqDeadlineAwaiter(unsigned irq, TickClock::time_point deadline) noexcept
+      : list_(&irq_wakers(irq)), irq_(irq) {
+    timer_.deadline = deadline.time_since_epoch().count();
+  }
+  IrqDeadlineAwaiter(const IrqDeadlineAwaiter&) = delete;
+  IrqDeadlineAwaiter& operator=(const IrqDeadlineAwaiter&) = delete;
+  ~IrqDeadlineAwaiter() { withdraw(); }
+
+  bool await_ready() const noexcept {
+    return timer_.deadline <= TickClock::now().time_since_epoch().count();
+  }
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    executor::detail::Waker w = executor::detail::Waker::current(h);
+    node_.waker = w.clone();
+    timer_.waker = std::move(w);
+    if (!internal::timer_link(&timer_)) {  // the deadline passed meanwhile: do not suspend
+      timer_.waker.drop();
+      node_.waker.drop();
+      return false;
+    }
+    list_->link(&node_);  // publishing the interrupt node is the last step
+    enable_irq(irq_);
+    suspended_ = true;
+    return true;
+  }
+  bool await_resume() noexcept {
+    // While we were suspended only the handler takes the node off the list.
+    const bool interrupted = suspended_ && !node_.linked;
+    withdraw();
+    return interrupted;
+  }
+
+ private:
+  void withdraw() noexcept {
+    if (node_.linked) list_->unlink(&node_);
+    if (timer_.linked) internal::timer_unlink(&timer_);
+  }
+  IrqWakerList* list_;
+  unsigned irq_;
+  bool suspended_ = false;
+  IrqWaitNode node_;
+  internal::TimerNode timer_;
+};
+
+[[nodiscard]] inline IrqDeadlineAwaiter wait_irq_until(unsigned irq,
+                                                       TickClock::time_point deadline) noexcept {
+  return IrqDeadlineAwaiter(irq, deadline);
+}
+
+template <class Rep, class Period>
+[[nodiscard]] IrqDeadlineAwaiter wait_irq_for(unsigned irq,
+                                              std::chrono::duration<Rep, Period> d) noexcept {
+  return IrqDeadlineAwaiter(irq, TickClock::now() + std::chrono::ceil<TickClock::duration>(d));
 }
 
 }  // namespace executor::cortexm

@@ -2,6 +2,7 @@
 // fire and the latched interrupt, and cancellation of tasks while their nodes sit on a list.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -151,6 +152,80 @@ TEST_F(CortexM, DetachedWaiterStillRuns) {
   EXPECT_EQ(log, (std::vector<int>{4}));
   EXPECT_EQ(cm::executor().live_tasks(), 0u);
   EXPECT_EQ(cm::frame_pool_table().in_use(), 0u);
+}
+
+// wait_irq_for: two waker lists (the line's and SysTick's timer queue) race for one
+// suspension; the loser's node is withdrawn.
+Task<void> wait_with_deadline(unsigned irq, std::int64_t ticks, std::vector<int>* log) {
+  bool interrupted = co_await cm::wait_irq_for(irq, cm::TickClock::duration(ticks));
+  log->push_back(interrupted ? 1 : 0);
+  log->push_back(static_cast<int>(cortexm_test::ticks()));
+}
+
+TEST_F(CortexM, WaitIrqForReturnsTrueWhenTheInterruptComesFirst) {
+  std::vector<int> log;
+  auto r = cm::try_spawn(wait_with_deadline(15, 5, &log));
+  ASSERT_TRUE(r);
+  cm::executor().run_ready();
+  EXPECT_EQ(cm::irq_wakers(15).size(), 1u);
+  EXPECT_EQ(cm::internal::timers_queued(), 1u);
+  sim::tick(2);
+  sim::raise(15);
+  cm::executor().run_ready();
+  EXPECT_EQ(log, (std::vector<int>{1, 2}));
+  EXPECT_EQ(cm::internal::timers_queued(), 0u) << "the timer node is withdrawn";
+}
+
+TEST_F(CortexM, WaitIrqForReturnsFalseAtTheDeadline) {
+  std::vector<int> log;
+  auto r = cm::try_spawn(wait_with_deadline(15, 3, &log));
+  ASSERT_TRUE(r);
+  cm::executor().run_ready();
+  sim::tick(2);
+  cm::executor().run_ready();
+  EXPECT_TRUE(log.empty());
+  sim::tick();
+  cm::executor().run_ready();
+  EXPECT_EQ(log, (std::vector<int>{0, 3}));
+  EXPECT_TRUE(cm::irq_wakers(15).empty()) << "the interrupt node is withdrawn";
+  sim::raise(15);  // finds nobody
+  EXPECT_EQ(cm::executor().run_ready(), 0u);
+}
+
+TEST_F(CortexM, WaitIrqForPrefersTheInterruptWhenBothFireBeforeTheTaskRuns) {
+  std::vector<int> log;
+  auto r = cm::try_spawn(wait_with_deadline(15, 1, &log));
+  ASSERT_TRUE(r);
+  cm::executor().run_ready();
+  sim::tick();     // the timer wakes it first ...
+  sim::raise(15);  // ... and the interrupt arrives before it runs
+  cm::executor().run_ready();
+  EXPECT_EQ(log, (std::vector<int>{1, 1}));
+}
+
+TEST_F(CortexM, WaitIrqForWithAPastDeadlineDoesNotSuspend) {
+  std::vector<int> log;
+  auto r = cm::try_spawn(wait_with_deadline(15, 0, &log));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(cm::executor().run_ready(), 1u);
+  EXPECT_EQ(log, (std::vector<int>{0, 0}));
+  EXPECT_TRUE(cm::irq_wakers(15).empty());
+}
+
+TEST_F(CortexM, CancellingWaitIrqForUnlinksBothNodes) {
+  std::vector<int> log;
+  auto r = cm::try_spawn(wait_with_deadline(15, 10, &log));
+  ASSERT_TRUE(r);
+  cm::executor().run_ready();
+  r.handle.abort_for_combinator();
+  cm::executor().run_ready();
+  EXPECT_TRUE(r.handle.is_finished());
+  EXPECT_TRUE(cm::irq_wakers(15).empty());
+  EXPECT_EQ(cm::internal::timers_queued(), 0u);
+  sim::tick(10);
+  sim::raise(15);
+  EXPECT_EQ(cm::executor().run_ready(), 0u);
+  EXPECT_TRUE(log.empty());
 }
 
 TEST_F(CortexM, OutOfRangeInterruptIsAFatalError) {

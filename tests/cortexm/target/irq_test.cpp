@@ -83,6 +83,28 @@ Task<void> rounds() {
   CHECK_EQ(g_nlog, 4);
 }
 
+// wait_irq_for on the hardware: a timeout at exactly its tick, and an interrupt that beats a
+// long deadline; neither leaves a node behind.
+Task<void> pend_after(int ticks) {
+  co_await cm::sleep(Ticks(ticks));
+  cm::pend_irq(kIrqB);
+}
+
+Task<void> deadlines() {
+  const std::int64_t t0 = cm::TickClock::now().time_since_epoch().count();
+  bool interrupted = co_await cm::wait_irq_for(kIrqB, Ticks(5));
+  CHECK(!interrupted);
+  CHECK_EQ(cm::TickClock::now().time_since_epoch().count(), t0 + 5);
+  CHECK(cm::irq_wakers(kIrqB).empty());
+
+  auto p = spawn(pend_after(3));
+  interrupted = co_await cm::wait_irq_for(kIrqB, Ticks(50));
+  CHECK(interrupted);
+  CHECK_EQ(cm::TickClock::now().time_since_epoch().count(), t0 + 8);
+  CHECK_EQ(cm::internal::timers_queued(), 0u);
+  co_await std::move(p);
+}
+
 }  // namespace
 
 int main() {
@@ -93,6 +115,9 @@ int main() {
   ex.block_on(rounds());
   CHECK_CLEAN();
   test::pass("repeated software IRQs from a sleeping task wake a looping waiter");
+  ex.block_on(deadlines());
+  CHECK_CLEAN();
+  test::pass("wait_irq_for times out at its tick, or returns early on the interrupt");
   test::report_resources();
   return 0;
 }

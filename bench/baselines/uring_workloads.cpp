@@ -1,0 +1,79 @@
+// Raw liburing baseline, one thread, no runtime: the physical limit of the I/O workloads of
+// ../shared/BENCHMARKS.md, with the same names and parameters as executor's binaries:
+//   io_nop   bench/runtime_io_nop_bench.cpp   (1,000,000 NOPs, 32 in flight)
+// The loop is what a hand-written single-threaded io_uring program does: keep 32 operations in
+// flight, reap every available completion, refill, and submit+wait in one system call.
+#include <liburing.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+#include "common/harness.hpp"
+
+namespace {
+
+constexpr unsigned kInFlight = 32;
+constexpr std::int64_t kOps = 1'000'000;
+
+class Ring {
+ public:
+  explicit Ring(unsigned entries) {
+    io_uring_params p{};
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
+    int r = io_uring_queue_init_params(entries, &ring_, &p);
+    if (r < 0) {
+      std::fprintf(stderr, "io_uring_queue_init: %s\n", std::strerror(-r));
+      std::exit(2);
+    }
+  }
+  ~Ring() { io_uring_queue_exit(&ring_); }
+  io_uring* get() noexcept { return &ring_; }
+
+ private:
+  io_uring ring_{};
+};
+
+std::int64_t nops(io_uring* ring) {
+  std::int64_t submitted = 0;
+  std::int64_t completed = 0;
+  std::int64_t ok = 0;
+  auto refill = [&](unsigned n) {
+    for (unsigned i = 0; i < n && submitted < kOps; ++i) {
+      io_uring_sqe* sqe = io_uring_get_sqe(ring);
+      if (sqe == nullptr) bench::fail("SQ full");
+      io_uring_prep_nop(sqe);
+      io_uring_sqe_set_data64(sqe, static_cast<std::uint64_t>(submitted));
+      ++submitted;
+    }
+  };
+  refill(kInFlight);
+  while (completed < kOps) {
+    int r = io_uring_submit_and_wait(ring, 1);
+    if (r < 0 && r != -EINTR) bench::fail("io_uring_submit_and_wait");
+    unsigned head;
+    unsigned seen = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(ring, head, cqe) {
+      ++seen;
+      if (cqe->res == 0) ++ok;
+    }
+    io_uring_cq_advance(ring, seen);
+    completed += seen;
+    refill(seen);
+  }
+  return ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Ring ring(64);
+  return bench::run_main(argc, argv, "uring",
+                         {
+                             {"io_nop", kOps, 3,
+                              [&] {
+                                bench::check(nops(ring.get()) == kOps, "nop results");
+                              }},
+                         });
+}

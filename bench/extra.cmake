@@ -1,0 +1,50 @@
+# Standalone benchmark programs and the baselines (included by bench/CMakeLists.txt).
+#
+#   timers_executor        the `timers` workload (wall time, peak RSS, mean overshoot)
+#   baseline_uring_bench   raw single-thread liburing: io_nop
+#   baseline_asio_bench    Boost.Asio (io_uring backend, C++20 coroutines, 2 threads):
+#                          spawn_join, spawn_join_batched, yield
+#   baseline_asio_timers   Boost.Asio: timers
+#
+# Boost is a bench-only dependency: the library never links it, and without Boost (Debian's
+# libboost1.81-dev, installed by `./tools/dev bench`) the Asio targets are skipped. Sanitizer
+# builds skip them too (they are only ever run from the release build; this keeps CI fast).
+
+function(executor_add_bench_program name)
+  add_executable(${name} ${ARGN})
+  target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(${name} PRIVATE executor_warnings)
+endfunction()
+
+executor_add_bench_program(timers_executor ${CMAKE_CURRENT_SOURCE_DIR}/programs/timers_executor.cpp)
+target_link_libraries(timers_executor PRIVATE executor_internal)
+
+executor_add_bench_program(baseline_uring_bench
+  ${CMAKE_CURRENT_SOURCE_DIR}/baselines/uring_workloads.cpp)
+target_include_directories(baseline_uring_bench PRIVATE ${EXECUTOR_URING_INCLUDE_DIR})
+target_link_libraries(baseline_uring_bench PRIVATE benchmark::benchmark ${EXECUTOR_URING_LIBRARY})
+
+if(EXECUTOR_SANITIZE STREQUAL "")
+  find_package(Boost 1.81 CONFIG QUIET)
+endif()
+if(Boost_FOUND)
+  add_library(executor_bench_asio INTERFACE)  # bench only: never linked by the library
+  target_compile_definitions(executor_bench_asio INTERFACE BOOST_ASIO_HAS_IO_URING=1
+                                                           BOOST_ASIO_DISABLE_EPOLL=1)
+  target_include_directories(executor_bench_asio INTERFACE ${EXECUTOR_URING_INCLUDE_DIR})
+  target_link_libraries(executor_bench_asio INTERFACE Boost::headers Threads::Threads
+                                                      ${EXECUTOR_URING_LIBRARY})
+
+  executor_add_bench_program(baseline_asio_bench
+    ${CMAKE_CURRENT_SOURCE_DIR}/baselines/asio_workloads.cpp)
+  target_link_libraries(baseline_asio_bench PRIVATE executor_bench_asio benchmark::benchmark)
+
+  executor_add_bench_program(baseline_asio_timers
+    ${CMAKE_CURRENT_SOURCE_DIR}/baselines/asio_timers.cpp)
+  target_link_libraries(baseline_asio_timers PRIVATE executor_bench_asio)
+else()
+  if(EXECUTOR_SANITIZE STREQUAL "")
+    message(STATUS "Boost 1.81 not found: the Boost.Asio baselines are not built "
+                   "(install libboost1.81-dev)")
+  endif()
+endif()

@@ -1,7 +1,9 @@
 # Standalone benchmark programs and the baselines (included by bench/CMakeLists.txt).
 #
 #   timers_executor        the `timers` workload (wall time, peak RSS, mean overshoot)
-#   baseline_uring_bench   raw single-thread liburing: io_nop
+#   loadgen                the tcp_echo load generator (used against every echo server)
+#   baseline_uring_bench   raw single-thread liburing: io_nop, file_read
+#   baseline_uring_echo_server  raw single-thread liburing tcp_echo server
 #   baseline_asio_bench    Boost.Asio (io_uring backend, C++20 coroutines, 2 threads):
 #                          spawn_join, spawn_join_batched, yield
 #   baseline_asio_timers   Boost.Asio: timers
@@ -48,3 +50,13 @@ else()
                    "(install libboost1.81-dev)")
   endif()
 endif()
+
+# --- tcp_echo: the load generator and the raw liburing echo server -------------------------
+executor_add_bench_program(loadgen ${CMAKE_CURRENT_SOURCE_DIR}/loadgen/loadgen.cpp)
+target_link_libraries(loadgen PRIVATE absl::flags absl::flags_parse absl::flags_usage)
+
+executor_add_bench_program(baseline_uring_echo_server
+  ${CMAKE_CURRENT_SOURCE_DIR}/baselines/uring_echo_server.cpp)
+target_include_directories(baseline_uring_echo_server PRIVATE ${EXECUTOR_URING_INCLUDE_DIR})
+target_link_libraries(baseline_uring_echo_server PRIVATE absl::flags absl::flags_parse
+                                                         ${EXECUTOR_URING_LIBRARY})

@@ -345,7 +345,7 @@ class Runner:
         r = dict(lines[-1])
         r["impl"] = impl.name
         r["workload"] = workload.name
-        msgs = r.get("messages", 0)
+        msgs = r.get("messages_total", 0)  # includes the warm-up, like the CPU time
         r["server_cpu_s"] = cpu_after - cpu_before
         r["cpu_us_per_msg"] = (cpu_after - cpu_before) / msgs * 1e6 if msgs else float("nan")
         return r

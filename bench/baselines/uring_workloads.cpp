@@ -1,6 +1,8 @@
 // Raw liburing baseline, one thread, no runtime: the physical limit of the I/O workloads of
 // ../shared/BENCHMARKS.md, with the same names and parameters as executor's binaries:
-//   io_nop   bench/runtime_io_nop_bench.cpp   (1,000,000 NOPs, 32 in flight)
+//   io_nop      bench/runtime_io_nop_bench.cpp   (1,000,000 NOPs, 32 in flight)
+//   file_read   bench/io_file_read_bench.cpp     (1,000,000 random 4 KiB reads of a 256 MiB
+//                                                 file in the page cache, 32 in flight)
 // The loop is what a hand-written single-threaded io_uring program does: keep 32 operations in
 // flight, reap every available completion, refill, and submit+wait in one system call.
 #include <liburing.h>
@@ -9,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/data_file.hpp"
 #include "common/harness.hpp"
 
 namespace {
@@ -65,15 +68,54 @@ std::int64_t nops(io_uring* ring) {
   return ok;
 }
 
+constexpr std::int64_t kReads = 1'000'000;
+
+std::int64_t file_reads(io_uring* ring, int fd) {
+  static char buffers[kInFlight][bench::kBlockSize] alignas(4096);
+  bench::Offsets offsets(1);
+  std::int64_t submitted = 0;
+  std::int64_t completed = 0;
+  std::int64_t ok = 0;
+  auto read_into = [&](unsigned slot) {
+    io_uring_sqe* sqe = io_uring_get_sqe(ring);
+    if (sqe == nullptr) bench::fail("SQ full");
+    io_uring_prep_read(sqe, fd, buffers[slot], bench::kBlockSize, offsets.next());
+    io_uring_sqe_set_data64(sqe, slot);
+    ++submitted;
+  };
+  for (unsigned slot = 0; slot < kInFlight; ++slot) read_into(slot);
+  while (completed < kReads) {
+    int r = io_uring_submit_and_wait(ring, 1);
+    if (r < 0 && r != -EINTR) bench::fail("io_uring_submit_and_wait");
+    unsigned head;
+    unsigned seen = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(ring, head, cqe) {
+      ++seen;
+      if (cqe->res == static_cast<int>(bench::kBlockSize)) ++ok;
+      if (submitted < kReads) read_into(static_cast<unsigned>(io_uring_cqe_get_data64(cqe)));
+    }
+    io_uring_cq_advance(ring, seen);
+    completed += seen;
+  }
+  return ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Ring ring(64);
+  int fd = -1;  // opened (and created) on first use only
   return bench::run_main(argc, argv, "uring",
                          {
                              {"io_nop", kOps, 3,
                               [&] {
                                 bench::check(nops(ring.get()) == kOps, "nop results");
+                              }},
+                             {"file_read", kReads, 3,
+                              [&] {
+                                if (fd < 0) fd = bench::open_data_file();
+                                bench::check(file_reads(ring.get(), fd) == kReads, "read results");
                               }},
                          });
 }

@@ -41,6 +41,13 @@ void write_i(std::int64_t v) noexcept {
   }
 }
 
+void write_hex(std::uint32_t v) noexcept {
+  char buf[11] = {'0', 'x'};
+  for (int i = 0; i < 8; ++i) buf[2 + i] = "0123456789abcdef"[(v >> (28 - 4 * i)) & 0xF];
+  buf[10] = '\0';
+  write(buf);
+}
+
 int command_line(char* buf, std::size_t size) noexcept {
   struct {
     char* buf;

@@ -14,6 +14,8 @@ void write(const char* s) noexcept;
 // Writes an unsigned / signed decimal number.
 void write_u(std::uint64_t v) noexcept;
 void write_i(std::int64_t v) noexcept;
+// Writes 0x followed by 8 hex digits.
+void write_hex(std::uint32_t v) noexcept;
 // Copies the command line (QEMU: the -append string) into buf; returns its length or -1.
 int command_line(char* buf, std::size_t size) noexcept;
 // Ends the program with `code` as QEMU's exit status (SYS_EXIT_EXTENDED).

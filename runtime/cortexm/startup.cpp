@@ -131,12 +131,12 @@ extern "C" [[noreturn]] __attribute__((used)) void executor_cortexm_fault(std::u
   sh::write("executor: fault (exception ");
   sh::write_u(read_ipsr());
   sh::write(") pc=");
-  sh::write_u(frame[6]);
+  sh::write_hex(frame[6]);
   sh::write(" cfsr=");
-  sh::write_u(cfsr);
+  sh::write_hex(cfsr);
   sh::write(" hfsr=");
-  sh::write_u(hfsr);
-  sh::write(" (a trap: udf from __builtin_trap gives cfsr=65536)\n");
+  sh::write_hex(hfsr);
+  sh::write(" (cfsr 0x00010000: an undefined instruction, e.g. the udf of __builtin_trap)\n");
   sh::exit(4);
 }
 

@@ -10,6 +10,13 @@
 //     co_return co_await executor::spawn_blocking(read_whole_file, std::move(path));
 //   }
 //
+// GCC 12: do not write `co_await spawn_blocking([captures] {...})` in one expression; GCC 12
+// destroys a capturing lambda temporary inside a co_await expression twice (a double free).
+// Pass the function and its arguments separately, or name the handle first:
+//   auto h = executor::spawn_blocking([path] { return read_whole_file(path); });
+//   std::string text = co_await std::move(h);
+// HACK(https://github.com/equeim/tremotesf2/pull/551): the compiler bug behind this note.
+//
 // The pool: shared by every Runtime of the process (and usable without one). Threads start on
 // demand, up to `BlockingPoolOptions::max_threads` (default 512, or EXECUTOR_MAX_BLOCKING_THREADS);
 // jobs beyond that wait in a FIFO queue. A thread idle for `keep_alive` (default 10 s, or

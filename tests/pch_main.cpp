@@ -1,4 +1,6 @@
 // Anchor for the shared test precompiled header (tests/CMakeLists.txt).
 #include <gtest/gtest.h>
 
-TEST(PrecompiledHeader, Builds) { SUCCEED(); }
+TEST(PrecompiledHeader, Builds) {
+  SUCCEED();
+}

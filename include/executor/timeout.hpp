@@ -11,8 +11,9 @@
 // How (detail/race.hpp, shared with run_until_cancelled): the awaitable runs as a child task; at
 // the deadline the child is cancelled (its frame is destroyed at its current suspension point by
 // a worker, never while it runs) and timeout() returns once that has happened, so the child's
-// resources are released before the caller continues. A child busy in a long synchronous slice delays that until it next suspends.
-// Any awaitable works; a non-Task awaitable must be movable (it is moved into the child).
+// resources are released before the caller continues. A child busy in a long synchronous slice
+// delays that until it next suspends. Any awaitable works; a non-Task awaitable must be movable (it
+// is moved into the child).
 //
 // Cancellation: destroying the awaiting coroutine while suspended withdraws the timer and the
 // completion registration; the child task then runs to completion on its own (detached).

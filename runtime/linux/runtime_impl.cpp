@@ -94,7 +94,7 @@ RuntimeImpl::BatchScope::~BatchScope() {
 }
 void RuntimeImpl::BatchScope::flush() noexcept {
   if (n_ == 0) return;
-  rt_.inject_.push_batch(first_, last_, n_);
+  rt_.wakes_.push_batch(first_, last_, n_);
   std::size_t n = n_;
   first_ = last_ = nullptr;
   n_ = 0;
@@ -154,14 +154,35 @@ void RuntimeImpl::worker_main(Worker& w) noexcept {
 }
 
 TaskHeader* RuntimeImpl::find_task(Worker& w) noexcept {
-  // Every 61st tick look at the inject queue first, so external wake-ups are not starved by a
-  // worker whose local queue never empties.
-  if (++w.tick % 61 == 0) {
+  std::uint32_t tick = ++w.tick;
+  // Every 61st tick the inject queue first, so foreign spawns are not starved by a worker whose
+  // local queue never empties. Tasks woken by the completion thread alternate with local work:
+  // neither a spawn backlog nor a flood of completions can hold the other back.
+  if (tick % 61 == 0) {
     if (TaskHeader* t = take_from_inject(w)) return t;
   }
+  if ((tick & 1) != 0) {
+    if (TaskHeader* t = take_wake(w)) return t;
+  }
   if (TaskHeader* t = w.queue.pop()) return t;
+  if (TaskHeader* t = take_wake(w)) return t;
   if (TaskHeader* t = take_from_inject(w)) return t;
   return steal(w);
+}
+
+TaskHeader* RuntimeImpl::take_wake(Worker& w) noexcept {
+  if (TaskHeader* t = w.wakes) {
+    w.wakes = t->queue_next;
+    return t;
+  }
+  if (wakes_.size() == 0) return nullptr;
+  // A small share, so the other workers get theirs too.
+  std::size_t share = wakes_.size() / workers_.size() + 1;
+  std::size_t n = 0;
+  TaskHeader* first = wakes_.pop_batch(std::min<std::size_t>(share, 32), n);
+  if (first == nullptr) return nullptr;
+  w.wakes = first->queue_next;
+  return first;
 }
 
 TaskHeader* RuntimeImpl::take_from_inject(Worker& w) noexcept {
@@ -194,7 +215,7 @@ TaskHeader* RuntimeImpl::steal(Worker& w) noexcept {
 }
 
 bool RuntimeImpl::has_work() const noexcept {
-  if (inject_.size() != 0) return true;
+  if (inject_.size() != 0 || wakes_.size() != 0) return true;
   for (const auto& w : workers_) {
     if (!w->queue.empty()) return true;
   }
@@ -333,20 +354,28 @@ void RuntimeImpl::teardown() noexcept {
     }
     // Queued tasks: some never ran (so they are not in the registry); cancel those too.
     for (auto& w : workers_) {
+      while (TaskHeader* t = w->wakes) {
+        w->wakes = t->queue_next;
+        any = true;
+        teardown_task(t);
+        release_queued(t);
+      }
       w->queue.drain([&](TaskHeader* t) {
         any = true;
         teardown_task(t);
         release_queued(t);
       });
     }
-    std::size_t n = 0;
-    while (TaskHeader* t = inject_.pop_batch(1024, n)) {
-      any = true;
-      while (t != nullptr) {
-        TaskHeader* next = t->queue_next;
-        teardown_task(t);
-        release_queued(t);
-        t = next;
+    for (InjectQueue* q : {&inject_, &wakes_}) {
+      std::size_t n = 0;
+      while (TaskHeader* t = q->pop_batch(1024, n)) {
+        any = true;
+        while (t != nullptr) {
+          TaskHeader* next = t->queue_next;
+          teardown_task(t);
+          release_queued(t);
+          t = next;
+        }
       }
     }
     if (!any) break;

@@ -3,9 +3,13 @@
 // Design
 // ------
 //   spawn / wake (worker)  -> that worker's LocalQueue (overflow: half to the InjectQueue)
-//   wake (other threads)   -> InjectQueue (the completion thread batches: one lock per pass)
-//   worker loop            -> local pop; every 61st tick the inject queue first (fairness);
-//                             else inject (a batch); else steal half of a random victim; else park
+//   wake (completion thread) -> WakeQueue (batched: one lock per pass)
+//   wake (other threads)   -> InjectQueue
+//   worker loop            -> every other tick, tasks woken by the completion thread first
+//                             (timers and I/O have waited for the outside world: they must not
+//                             queue behind a whole spawn backlog), a few at a time; then local
+//                             pop; every 61st tick the inject queue first (fairness); then
+//                             inject (a batch); else steal half of a random victim; else park
 //
 // Parking (no idle CPU): a worker that finds nothing registers itself idle (idle_mu_, idle_),
 // issues a seq_cst fence, re-checks every queue, and only then sleeps on its own futex word.
@@ -57,6 +61,9 @@ struct Worker {
   bool searching = false;                  // this worker's thread only
   std::uint32_t tick = 0;                  // this worker's thread only
   std::uint64_t rng = 0;                   // this worker's thread only
+  // A few tasks taken from the wake queue, run before the local queue (this thread only; linked
+  // through queue_next).
+  TaskHeader* wakes = nullptr;
   // Tasks spawned / finished on this worker's thread: single writer (release store), summed by
   // live_tasks() (acquire loads).
   alignas(64) std::atomic<std::uint64_t> spawned{0};
@@ -112,6 +119,7 @@ class RuntimeImpl final : public Scheduler {
   void worker_main(Worker& w) noexcept;
   TaskHeader* find_task(Worker& w) noexcept;
   TaskHeader* take_from_inject(Worker& w) noexcept;
+  TaskHeader* take_wake(Worker& w) noexcept;
   TaskHeader* steal(Worker& w) noexcept;
   bool has_work() const noexcept;
   void park(Worker& w) noexcept;
@@ -124,6 +132,7 @@ class RuntimeImpl final : public Scheduler {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Reactor> reactor_;
   InjectQueue inject_;
+  InjectQueue wakes_;  // tasks woken by the completion thread (BatchScope)
   std::atomic<bool> stopping_{false};
   bool stopped_ = false;
 

@@ -21,3 +21,17 @@ endforeach()
 add_library(core_header_check OBJECT ${EXECUTOR_HEADER_CHECK_SOURCES})
 target_include_directories(core_header_check PRIVATE ${PROJECT_SOURCE_DIR}/include)
 target_link_libraries(core_header_check PRIVATE executor_warnings absl::status absl::statusor)
+
+# The README's example program: extracted at configure time, built, and run (exit code 0), so
+# the README cannot drift from the API.
+file(READ ${PROJECT_SOURCE_DIR}/README.md EXECUTOR_README)
+string(REGEX MATCH "```cpp\n([^`]*)```" EXECUTOR_README_EXAMPLE "${EXECUTOR_README}")
+if(NOT CMAKE_MATCH_1)
+  message(FATAL_ERROR "README.md has no ```cpp example block")
+endif()
+file(CONFIGURE OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/readme_example.cpp CONTENT "${CMAKE_MATCH_1}" @ONLY)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/README.md)
+add_executable(core_readme_example ${CMAKE_CURRENT_BINARY_DIR}/readme_example.cpp)
+target_link_libraries(core_readme_example PRIVATE executor_static executor_warnings)
+add_test(NAME core.readme_example COMMAND core_readme_example)
+set_tests_properties(core.readme_example PROPERTIES TIMEOUT 60 LABELS core)

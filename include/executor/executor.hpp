@@ -6,6 +6,7 @@
 #include <executor/main.hpp>
 #include <executor/run_until_cancelled.hpp>
 #include <executor/runtime.hpp>
+#include <executor/signals.hpp>
 #include <executor/sleep.hpp>
 #include <executor/spawn.hpp>
 #include <executor/spawn_blocking.hpp>

@@ -9,21 +9,31 @@
 //
 // Design
 // ------
-// One atomic word holds two flags: LOCKED and QUEUED (the waiter list is non-empty). The waiter
-// list (intrusive FIFO, nodes in the awaiting frames) and every node's state are guarded by a
-// short internal Lock (sync/detail/lock.hpp); QUEUED only changes under that Lock.
+// One atomic word holds four flags: LOCKED; QUEUED (the waiter list is non-empty; only set
+// while LOCKED is); WANT (a spinning locker has priority for the next unlock); HANDOFF (the
+// lock was handed to a woken waiter that has not run yet). The waiter list (intrusive FIFO,
+// nodes in the awaiting frames) and every node's state are guarded by a short internal Lock
+// (sync/detail/lock.hpp); QUEUED only changes under that Lock.
 //
-//   lock, fast path:    0 -> LOCKED (one CAS; fails whenever anyone is queued, so no barging)
-//   lock, slow path:    under the Lock: 0 -> LOCKED, or enqueue and set QUEUED; suspend
-//   unlock, fast path:  LOCKED -> 0 (one CAS; fails if QUEUED)
+//   lock, fast path:    0 -> LOCKED (one CAS; fails if anyone is queued or spinning first)
+//   lock, spin phase:   while LOCKED and nobody queued (up to 256 pauses; once on single-core
+//                       ports): take WANT, then take the lock when it is released. WANT stops
+//                       the holder, re-locking right after its unlock, from overtaking the
+//                       spinner. No spinning while HANDOFF is set (the holder is not running).
+//   lock, slow path:    under the Lock: take the lock if it is free, else set QUEUED, enqueue
+//                       and suspend
+//   unlock, fast path:  clear LOCKED (one CAS; fails if QUEUED)
 //   unlock, slow path:  under the Lock: pop the first waiter, mark it GRANTED (the lock passes
-//                       to it directly: LOCKED stays set), clear QUEUED if the list emptied;
-//                       after unlocking the Lock, wake it through the scheduler
+//                       to it directly: LOCKED stays set, HANDOFF is set), clear QUEUED if the
+//                       list emptied; after unlocking the Lock, wake it through the scheduler.
+//                       The grantee clears HANDOFF when it resumes.
 //   ~LockOperation:     WAITING: unlink (clear QUEUED if the list emptied); GRANTED but never
 //                       resumed (cancel raced the grant): unlock, passing the lock on
 //
-// Before queueing, a locker spins briefly (a bounded number of attempts) while the lock is held
-// and nobody is queued: critical sections are usually shorter than a suspend/resume.
+// Fairness: queued waiters are served strictly in FIFO order and nobody overtakes a queued
+// waiter. Spinning lockers are not queued yet; WANT gives the longest spinner the next unlock.
+// With more lockers than threads, a queue that forms (a holder preempted, or holding the lock
+// across a suspension) is served one task switch per lock: that is the cost of strict FIFO.
 //
 // Thread safety: all members from any thread. The guard may be moved to and dropped on any
 // thread. Fairness: waiters acquire in the order they queued; a lock() never overtakes a queued
@@ -66,11 +76,13 @@ struct MutexWaiter : ListNode {
 class MutexCore {
  public:
   static constexpr std::uint32_t kLocked = 1;
-  static constexpr std::uint32_t kQueued = 2;
+  static constexpr std::uint32_t kQueued = 2;   // only ever set together with kLocked
+  static constexpr std::uint32_t kWant = 4;     // a spinner has priority for the next unlock
+  static constexpr std::uint32_t kHandoff = 8;  // held by a woken waiter that has not run yet
 #if defined(EXECUTOR_SINGLE_THREADED)
   static constexpr int kSpins = 1;  // one core: the holder cannot run while we spin
 #else
-  static constexpr int kSpins = 64;
+  static constexpr int kSpins = 256;
 #endif
 
   MutexCore() noexcept = default;
@@ -78,7 +90,7 @@ class MutexCore {
   MutexCore& operator=(const MutexCore&) = delete;
   ~MutexCore() {
     // relaxed: destroying a mutex others still use would be a race anyway.
-    if (state_.load(std::memory_order_relaxed) != 0) {
+    if ((state_.load(std::memory_order_relaxed) & (kLocked | kQueued)) != 0) {
       executor::detail::fatal("executor::sync::Mutex destroyed while locked or waited on");
     }
   }
@@ -86,41 +98,61 @@ class MutexCore {
   bool try_lock() noexcept {
     std::uint32_t expected = 0;
     // acquire: pairs with the release in unlock(); the previous holder's writes are visible.
+    // Fails while a spinner holds WANT (it goes first) or anyone is queued.
     return state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire,
                                           std::memory_order_relaxed);
   }
 
-  // Spins a little while the lock is held but nobody queued; true if acquired.
+  // Spins while the lock is held and nobody is queued; true if acquired. The first spinner
+  // takes WANT so that the holder, re-locking right after its unlock, cannot overtake it.
   bool try_lock_spinning() noexcept {
+    if (try_lock()) return true;
+    bool wanted = false;
     for (int i = 0; i < kSpins; ++i) {
-      // relaxed: only a hint; try_lock re-checks with acquire.
+      // relaxed: the CASes below re-check (acquire where they take the lock).
       std::uint32_t s = state_.load(std::memory_order_relaxed);
-      if (s == 0) {
-        if (try_lock()) return true;
-      } else if ((s & kQueued) != 0) {
-        return false;  // others are queued: fairness says queue behind them
+      // Others are queued: fairness says queue behind them. Handed off: the holder has not
+      // even started running (it may be queued behind us on this very thread): don't spin.
+      if ((s & (kQueued | kHandoff)) != 0) break;
+      if ((s & kLocked) == 0) {
+        if (wanted || (s & kWant) == 0) {
+          // acquire: as in try_lock.
+          if (state_.compare_exchange_weak(s, (s | kLocked) & ~(wanted ? kWant : 0u),
+                                           std::memory_order_acquire, std::memory_order_relaxed)) {
+            return true;
+          }
+          continue;
+        }
+      } else if (!wanted && (s & kWant) == 0) {
+        // relaxed: WANT only steers who takes the next unlock; the lock's CAS orders data.
+        wanted = state_.compare_exchange_weak(s, s | kWant, std::memory_order_relaxed,
+                                              std::memory_order_relaxed);
+        continue;
       }
       Atomics::spin_hint();
     }
+    if (wanted) state_.fetch_and(~kWant, std::memory_order_relaxed);  // relaxed: as above
     return false;
   }
 
   // Acquires the lock or enqueues `w` (true: suspended, wait for the grant).
   bool lock_or_enqueue(MutexWaiter* w, std::coroutine_handle<> h) noexcept {
     LockGuard g(lock_);
-    // relaxed: every change of QUEUED happens under lock_, and LOCKED is re-checked by the CAS.
+    // relaxed: QUEUED only changes under lock_; LOCKED is re-checked by the CASes.
     std::uint32_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
-      if (s == 0) {
+      if ((s & kLocked) == 0) {
+        // Free (a spinner may hold WANT; we take it anyway rather than queue on a free lock:
+        // QUEUED must only be set while LOCKED is, or nobody would hand the lock over).
         // acquire: as in try_lock.
-        if (state_.compare_exchange_weak(s, kLocked, std::memory_order_acquire,
+        if (state_.compare_exchange_weak(s, s | kLocked, std::memory_order_acquire,
                                          std::memory_order_relaxed)) {
           return false;
         }
         continue;
       }
       // relaxed: QUEUED tells the holder's unlock to take the slow path (under lock_, which
-      // orders the list itself); the lock's hand-over is ordered by lock_ and the wake.
+      // orders the list itself); the hand-over is ordered by lock_ and the wake.
       if (state_.compare_exchange_weak(s, s | kQueued, std::memory_order_relaxed,
                                        std::memory_order_relaxed)) {
         break;
@@ -133,11 +165,14 @@ class MutexCore {
   }
 
   void unlock() noexcept {
-    std::uint32_t expected = kLocked;
-    // release: publishes the critical section to the next acquirer.
-    if (state_.compare_exchange_strong(expected, 0, std::memory_order_release,
+    // relaxed: the CAS below re-checks.
+    std::uint32_t s = state_.load(std::memory_order_relaxed);
+    while ((s & kQueued) == 0) {
+      // release: publishes the critical section to the next acquirer. WANT is preserved.
+      if (state_.compare_exchange_weak(s, s & ~(kLocked | kHandoff), std::memory_order_release,
                                        std::memory_order_relaxed)) {
-      return;
+        return;
+      }
     }
     unlock_slow();
   }
@@ -159,6 +194,12 @@ class MutexCore {
     if (granted) unlock();  // the lock was ours: pass it on
   }
 
+  // The granted waiter runs: spinning for it is useful again.
+  void clear_handoff() noexcept {
+    // relaxed: a spinning hint only (see kHandoff).
+    state_.fetch_and(~kHandoff, std::memory_order_relaxed);
+  }
+
   bool is_locked() const noexcept {
     return (state_.load(std::memory_order_relaxed) & kLocked) != 0;
   }
@@ -170,11 +211,13 @@ class MutexCore {
       LockGuard g(lock_);
       auto* next = static_cast<MutexWaiter*>(waiters_.pop_front());
       if (next == nullptr) {
-        // QUEUED was set by a waiter that has since been cancelled: plain unlock.
-        // release: as in unlock().
-        state_.store(0, std::memory_order_release);
+        // QUEUED was set by a waiter that has since been cancelled: plain unlock (keeping a
+        // spinner's WANT). release: as in unlock().
+        state_.fetch_and(~(kLocked | kQueued | kHandoff), std::memory_order_release);
         return;
       }
+      // relaxed: HANDOFF is a spinning hint; the grant itself is ordered by lock_ and the wake.
+      state_.fetch_or(kHandoff, std::memory_order_relaxed);
       if (waiters_.empty()) {
         // release: the granted waiter reads our writes after its wake (the wake is a release,
         // the run an acquire); this RMW only keeps the flag word consistent.
@@ -264,6 +307,7 @@ class Mutex {
         suspended_ = false;
         if (state != kGranted) executor::detail::fatal("Mutex: resumed without the lock");
         state = kNew;
+        m_->core_.clear_handoff();
       }
       return MutexGuard<T>(m_);
     }

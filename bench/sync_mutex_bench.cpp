@@ -1,15 +1,16 @@
-// mutex (BENCHMARKS.md): 8 tasks each lock an async mutex and increment a shared counter
-// 100,000 times, on 2 workers. Figure: lock operations/s.
+// Workload `mutex` (../shared/BENCHMARKS.md): 8 tasks each lock an async mutex and increment a
+// shared counter 100,000 times; the figure is lock operations per second. 2 worker threads.
 //
-//   ./build/release/bench/sync_mutex_bench
-#include <benchmark/benchmark.h>
-
-#include <vector>
-
+// Extra workload `mutex_uncontended`: one task, 1,000,000 lock/unlock pairs (the fast path).
+//
+//   ./build/release/bench/sync_mutex_bench [--benchmark_filter=^mutex/]
 #include <executor/executor.hpp>
 #include <executor/sync/mutex.hpp>
 
-#include "sync_bench_util.hpp"
+#include <cstdint>
+#include <vector>
+
+#include "common/harness.hpp"
 
 namespace {
 
@@ -20,53 +21,42 @@ using executor::sync::Mutex;
 constexpr int kTasks = 8;
 constexpr int kPerTask = 100'000;
 
-Task<void> incrementer(Mutex<long>* m, int n) {
+Task<void> incrementer(Mutex<std::int64_t>* m, int n) {
   for (int i = 0; i < n; ++i) {
     auto g = co_await m->lock();
     ++*g;
   }
 }
 
-Task<long> run(Mutex<long>* m) {
+Task<std::int64_t> contended() {
+  Mutex<std::int64_t> m(std::int64_t{0});
   std::vector<JoinHandle<void>> ts;
-  for (int i = 0; i < kTasks; ++i) ts.push_back(executor::spawn(incrementer(m, kPerTask)));
+  for (int i = 0; i < kTasks; ++i) ts.push_back(executor::spawn(incrementer(&m, kPerTask)));
   for (auto& t : ts) co_await std::move(t);
-  co_return m->get_unsynchronized();
+  co_return m.get_unsynchronized();
 }
 
-void BM_Mutex8Tasks2Workers(benchmark::State& state) {
-  executor::Runtime rt({.workers = 2});
-  const long n = static_cast<long>(kTasks) * kPerTask;
-  for (auto _ : state) {
-    Mutex<long> m(0L);
-    executor::bench::Stopwatch sw;
-    long v = rt.block_on(run(&m));
-    double s = sw.seconds();
-    if (v != n) state.SkipWithError("lost increments");
-    state.SetIterationTime(s);
-    executor::bench::report("mutex", n, s);
-  }
-  state.counters["lock_ops_per_s"] =
-      benchmark::Counter(static_cast<double>(n) * static_cast<double>(state.iterations()),
-                         benchmark::Counter::kIsRate);
+Task<std::int64_t> uncontended(int n) {
+  Mutex<std::int64_t> m(std::int64_t{0});
+  co_await incrementer(&m, n);
+  co_return m.get_unsynchronized();
 }
-BENCHMARK(BM_Mutex8Tasks2Workers)
-    ->Iterations(1)
-    ->Repetitions(5)
-    ->UseManualTime()
-    ->Unit(benchmark::kMillisecond);
-
-// One task, no contention: the cost of the lock/unlock fast path.
-void BM_MutexUncontended(benchmark::State& state) {
-  Mutex<long> m(0L);
-  for (auto _ : state) {
-    auto g = m.try_lock();
-    ++**g;
-  }
-  state.SetItemsProcessed(state.iterations());
-}
-BENCHMARK(BM_MutexUncontended);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  executor::Runtime rt({.workers = 2});
+  const std::int64_t n = std::int64_t{kTasks} * kPerTask;
+  return bench::run_main(argc, argv, "executor",
+                         {
+                             {"mutex", n, 5,
+                              [&] {
+                                bench::check(rt.block_on(contended()) == n, "lost increments");
+                              }},
+                             {"mutex_uncontended", 1'000'000, 5,
+                              [&] {
+                                bench::check(rt.block_on(uncontended(1'000'000)) == 1'000'000,
+                                             "count");
+                              }},
+                         });
+}

@@ -1,13 +1,7 @@
-// One benchmark per sync primitive (costs of the common operation, single-threaded on a
-// 1-worker runtime unless the name says otherwise). Figures are items/s.
+// One workload per sync primitive (the common operation of each), measured with the shared
+// harness (one machine-readable line each). Runtimes: 2 workers unless the name ends in _1w.
 //
-//   ./build/release/bench/sync_primitives_bench
-#include <benchmark/benchmark.h>
-
-#include <optional>
-#include <thread>
-#include <vector>
-
+//   ./build/release/bench/sync_primitives_bench [--benchmark_filter=^multishot_round/]
 #include <executor/executor.hpp>
 #include <executor/sync/barrier.hpp>
 #include <executor/sync/event.hpp>
@@ -20,133 +14,105 @@
 #include <executor/sync/semaphore.hpp>
 #include <executor/sync/wait_map.hpp>
 
-#include "sync_bench_util.hpp"
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "common/harness.hpp"
 
 namespace {
 
 using executor::JoinHandle;
 using executor::Task;
 namespace sync = executor::sync;
+using i64 = std::int64_t;
 
-constexpr long kN = 200'000;
-
-template <class F>
-void run_timed(benchmark::State& state, unsigned workers, const char* name, long n, F make) {
-  executor::Runtime rt({.workers = workers});
-  for (auto _ : state) {
-    executor::bench::Stopwatch sw;
-    rt.block_on(make(n));
-    double s = sw.seconds();
-    state.SetIterationTime(s);
-    executor::bench::report(name, n, s);
-  }
-  state.SetItemsProcessed(n * static_cast<long>(state.iterations()));
-}
-
-// multishot: a receiver starts a round, a spawned task sends, the receiver awaits.
-Task<void> multishot_rounds(long n) {
-  auto [first, rx] = sync::multishot::channel<long>();
-  std::optional<sync::multishot::Sender<long>> tx(std::move(first));
-  for (long i = 0; i < n; ++i) {
+// multishot: the receiver starts a round, a spawned task sends, the receiver awaits.
+Task<i64> multishot_rounds(i64 n) {
+  auto [first, rx] = sync::multishot::channel<i64>();
+  std::optional<sync::multishot::Sender<i64>> tx(std::move(first));
+  i64 got = 0;
+  for (i64 i = 0; i < n; ++i) {
     if (i > 0) tx = rx.sender();
     executor::spawn(
-        [](sync::multishot::Sender<long> s, long v) -> Task<void> {
+        [](sync::multishot::Sender<i64> s, i64 v) -> Task<void> {
           s.send(v);
           co_return;
         },
         std::move(*tx), i)
         .detach();
     tx.reset();
-    (void)co_await rx.recv();
+    if (co_await rx.recv()) ++got;
   }
+  co_return got;
 }
-void BM_MultishotRoundWithSpawnedSender(benchmark::State& state) {
-  run_timed(state, 2, "multishot_round", kN, multishot_rounds);
-}
-BENCHMARK(BM_MultishotRoundWithSpawnedSender)->Iterations(1)->Repetitions(3)->UseManualTime();
 
-// multishot send + receive of a value already there (no suspension): the lock-free fast path.
-void BM_MultishotSendThenTryRecv(benchmark::State& state) {
-  auto [first, rx] = sync::multishot::channel<long>();
+// multishot send + receive of a value already there: the lock-free fast path, no suspension.
+Task<i64> multishot_fast_path(i64 n) {
+  auto [first, rx] = sync::multishot::channel<i64>();
   first.send(0);
   (void)rx.try_recv();
-  for (auto _ : state) {
+  i64 got = 0;
+  for (i64 i = 0; i < n; ++i) {
     auto tx = rx.sender();
-    tx->send(1);
-    benchmark::DoNotOptimize(rx.try_recv());
+    tx->send(i);
+    if (co_await rx.recv()) ++got;
   }
-  state.SetItemsProcessed(state.iterations());
+  co_return got;
 }
-BENCHMARK(BM_MultishotSendThenTryRecv);
 
-// oneshot: allocate a channel, reply from a spawned task, await.
-Task<void> oneshot_replies(long n) {
-  for (long i = 0; i < n; ++i) {
-    auto [tx, rx] = sync::oneshot::channel<long>();
+// oneshot: a channel per request, the reply from a spawned task.
+Task<i64> oneshot_replies(i64 n) {
+  i64 got = 0;
+  for (i64 i = 0; i < n; ++i) {
+    auto [tx, rx] = sync::oneshot::channel<i64>();
     executor::spawn(
-        [](sync::oneshot::Sender<long> s, long v) -> Task<void> {
+        [](sync::oneshot::Sender<i64> s, i64 v) -> Task<void> {
           s.send(v);
           co_return;
         },
         std::move(tx), i)
         .detach();
-    (void)co_await std::move(rx);
+    if (co_await std::move(rx)) ++got;
   }
+  co_return got;
 }
-void BM_OneshotReply(benchmark::State& state) {
-  run_timed(state, 2, "oneshot_reply", kN, oneshot_replies);
-}
-BENCHMARK(BM_OneshotReply)->Iterations(1)->Repetitions(3)->UseManualTime();
 
 // WaitMap: a waiter task and a waker task correlate n keys.
-Task<void> wait_map_waiter(sync::WaitMap<long, long>* m, long n) {
-  for (long i = 0; i < n; ++i) (void)co_await m->wait(i);
+Task<void> wait_map_waiter(sync::WaitMap<i64, i64>* m, i64 n, i64* got) {
+  for (i64 i = 0; i < n; ++i) {
+    if (co_await m->wait(i)) ++*got;
+  }
 }
-Task<void> wait_map_round_trips(long n) {
-  sync::WaitMap<long, long> m;
-  auto w = executor::spawn(wait_map_waiter(&m, n));
-  for (long i = 0; i < n; ++i) {
+Task<i64> wait_map_round_trips(i64 n) {
+  sync::WaitMap<i64, i64> m;
+  i64 got = 0;
+  auto w = executor::spawn(wait_map_waiter(&m, n, &got));
+  for (i64 i = 0; i < n; ++i) {
     while (!m.wake(i, i).woke()) co_await executor::yield_now();
   }
   co_await std::move(w);
+  co_return got;
 }
-void BM_WaitMapWaitWake(benchmark::State& state) {
-  run_timed(state, 1, "wait_map_wait_wake", kN, wait_map_round_trips);
-}
-BENCHMARK(BM_WaitMapWaitWake)->Iterations(1)->Repetitions(3)->UseManualTime();
 
-// Semaphore: uncontended acquire/release.
-void BM_SemaphoreTryAcquireRelease(benchmark::State& state) {
-  sync::Semaphore s(4);
-  for (auto _ : state) {
-    auto p = s.try_acquire(1);
-    benchmark::DoNotOptimize(p);
-  }
-  state.SetItemsProcessed(state.iterations());
-}
-BENCHMARK(BM_SemaphoreTryAcquireRelease);
-
-// Semaphore(2) shared by 8 tasks on 2 workers, each acquiring and yielding while holding.
-Task<void> sem_user(sync::Semaphore* s, long n) {
-  for (long i = 0; i < n; ++i) {
+// Semaphore(2) shared by 8 tasks, each acquiring and sometimes yielding while holding.
+Task<void> sem_user(sync::Semaphore* s, i64 n) {
+  for (i64 i = 0; i < n; ++i) {
     auto p = co_await s->acquire();
     if (i % 16 == 0) co_await executor::yield_now();
   }
 }
-Task<void> sem_contended(long n) {
+Task<i64> sem_contended(i64 n) {
   sync::Semaphore s(2);
   std::vector<JoinHandle<void>> ts;
   for (int i = 0; i < 8; ++i) ts.push_back(executor::spawn(sem_user(&s, n / 8)));
   for (auto& t : ts) co_await std::move(t);
+  co_return s.available_permits() == 2 ? n : -1;
 }
-void BM_SemaphoreContended8Tasks2Workers(benchmark::State& state) {
-  run_timed(state, 2, "semaphore_contended", 800'000, sem_contended);
-}
-BENCHMARK(BM_SemaphoreContended8Tasks2Workers)->Iterations(1)->Repetitions(3)->UseManualTime();
 
-// RwLock: 8 tasks on 2 workers, 1 write per 8 reads.
-Task<void> rw_user(sync::RwLock<long>* l, long n) {
-  for (long i = 0; i < n; ++i) {
+// RwLock: 8 tasks, one write per 8 operations.
+Task<void> rw_user(sync::RwLock<i64>* l, i64 n) {
+  for (i64 i = 0; i < n; ++i) {
     if (i % 8 == 0) {
       auto g = co_await l->write();
       ++*g;
@@ -156,44 +122,38 @@ Task<void> rw_user(sync::RwLock<long>* l, long n) {
     }
   }
 }
-Task<void> rw_mix(long n) {
-  sync::RwLock<long> l(0L);
+Task<i64> rw_mix(i64 n) {
+  sync::RwLock<i64> l(i64{0});
   std::vector<JoinHandle<void>> ts;
   for (int i = 0; i < 8; ++i) ts.push_back(executor::spawn(rw_user(&l, n / 8)));
   for (auto& t : ts) co_await std::move(t);
+  co_return l.get_unsynchronized() == n / 8 / 8 * 8 ? n : -1;
 }
-void BM_RwLockMix8Tasks2Workers(benchmark::State& state) {
-  run_timed(state, 2, "rw_lock_mix", 800'000, rw_mix);
-}
-BENCHMARK(BM_RwLockMix8Tasks2Workers)->Iterations(1)->Repetitions(3)->UseManualTime();
 
 // Notify: ping-pong between two tasks through two Notify objects.
-Task<void> notify_pong(sync::Notify* in, sync::Notify* out, long n) {
-  for (long i = 0; i < n; ++i) {
+Task<void> notify_pong(sync::Notify* in, sync::Notify* out, i64 n) {
+  for (i64 i = 0; i < n; ++i) {
     co_await in->notified();
     out->notify_one();
   }
 }
-Task<void> notify_ping_pong(long n) {
+Task<i64> notify_ping_pong(i64 n) {
   sync::Notify a, b;
   auto t = executor::spawn(notify_pong(&a, &b, n));
-  for (long i = 0; i < n; ++i) {
+  for (i64 i = 0; i < n; ++i) {
     a.notify_one();
     co_await b.notified();
   }
   co_await std::move(t);
+  co_return n;
 }
-void BM_NotifyPingPong(benchmark::State& state) {
-  run_timed(state, 1, "notify_ping_pong", kN, notify_ping_pong);
-}
-BENCHMARK(BM_NotifyPingPong)->Iterations(1)->Repetitions(3)->UseManualTime();
 
-// Event: set/reset with 16 waiters per round.
+// Event: 16 waiters released by one set(), n/16 rounds.
 Task<void> event_waiter(sync::Event* e) {
   co_await e->wait();
 }
-Task<void> event_rounds(long n) {
-  for (long i = 0; i < n / 16; ++i) {
+Task<i64> event_rounds(i64 n) {
+  for (i64 i = 0; i < n / 16; ++i) {
     sync::Event e;
     std::vector<JoinHandle<void>> ts;
     for (int k = 0; k < 16; ++k) ts.push_back(executor::spawn(event_waiter(&e)));
@@ -201,56 +161,80 @@ Task<void> event_rounds(long n) {
     e.set();
     for (auto& t : ts) co_await std::move(t);
   }
+  co_return n;
 }
-void BM_EventBroadcast16(benchmark::State& state) {
-  run_timed(state, 2, "event_broadcast16_waiters", kN, event_rounds);
-}
-BENCHMARK(BM_EventBroadcast16)->Iterations(1)->Repetitions(3)->UseManualTime();
 
-// Barrier: 4 tasks on 2 workers through n/4 generations.
-Task<void> barrier_user(sync::Barrier* b, long gens) {
-  for (long i = 0; i < gens; ++i) (void)co_await b->wait();
-}
-Task<void> barrier_gens(long n) {
-  sync::Barrier b(4);
-  std::vector<JoinHandle<void>> ts;
-  for (int k = 0; k < 4; ++k) ts.push_back(executor::spawn(barrier_user(&b, n / 4)));
-  for (auto& t : ts) co_await std::move(t);
-}
-void BM_Barrier4Tasks2Workers(benchmark::State& state) {
-  run_timed(state, 2, "barrier_arrivals", kN, barrier_gens);
-}
-BENCHMARK(BM_Barrier4Tasks2Workers)->Iterations(1)->Repetitions(3)->UseManualTime();
-
-// Latch: count_down + wait on an open latch (fast path).
-void BM_LatchCountDownAndTryWait(benchmark::State& state) {
-  for (auto _ : state) {
-    sync::Latch l(1);
-    l.count_down();
-    benchmark::DoNotOptimize(l.try_wait());
+// Barrier: 4 tasks through n/4 generations.
+Task<void> barrier_user(sync::Barrier* b, i64 gens, i64* leaders) {
+  for (i64 i = 0; i < gens; ++i) {
+    if ((co_await b->wait()).is_leader()) ++*leaders;
   }
-  state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_LatchCountDownAndTryWait);
+Task<i64> barrier_gens(i64 n) {
+  sync::Barrier b(4);
+  i64 leaders = 0;
+  std::vector<JoinHandle<void>> ts;
+  for (int k = 0; k < 4; ++k) ts.push_back(executor::spawn(barrier_user(&b, n / 4, &leaders)));
+  for (auto& t : ts) co_await std::move(t);
+  co_return leaders == n / 4 ? n : -1;
+}
 
-// mpsc: 2 producers, 1 consumer, capacity 64, on 2 workers.
-Task<void> mpsc_producer(sync::mpsc::Sender<long> tx, long n) {
-  for (long i = 0; i < n; ++i) {
-    long v = i;
+// Latch: 4 tasks count down, one waits; n/4 latches.
+Task<i64> latch_rounds(i64 n) {
+  for (i64 i = 0; i < n / 4; ++i) {
+    sync::Latch l(4);
+    for (int k = 0; k < 4; ++k) {
+      executor::spawn(
+          [](sync::Latch* l) -> Task<void> {
+            l->count_down();
+            co_return;
+          },
+          &l)
+          .detach();
+    }
+    co_await l.wait();
+  }
+  co_return n;
+}
+
+// mpsc: 2 producers, 1 consumer, capacity 64.
+Task<void> mpsc_producer(sync::mpsc::Sender<i64> tx, i64 n) {
+  for (i64 i = 0; i < n; ++i) {
+    i64 v = i;
     (void)co_await tx.send(std::move(v));
   }
 }
-Task<void> mpsc_throughput(long n) {
-  auto [tx, rx] = sync::mpsc::channel<long>(64);
+Task<i64> mpsc_throughput(i64 n) {
+  auto [tx, rx] = sync::mpsc::channel<i64>(64);
   executor::spawn(mpsc_producer(tx.clone(), n / 2)).detach();
   executor::spawn(mpsc_producer(std::move(tx), n / 2)).detach();
-  while (auto v = co_await rx.recv()) benchmark::DoNotOptimize(*v);
+  i64 got = 0;
+  while (auto v = co_await rx.recv()) ++got;
+  co_return got;
 }
-void BM_MpscThroughput2Producers(benchmark::State& state) {
-  run_timed(state, 2, "mpsc_items", 1'000'000, mpsc_throughput);
-}
-BENCHMARK(BM_MpscThroughput2Producers)->Iterations(1)->Repetitions(3)->UseManualTime();
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  executor::Runtime one({.workers = 1});
+  executor::Runtime two({.workers = 2});
+  auto w = [](const char* name, i64 n, executor::Runtime& rt, Task<i64> (*f)(i64)) {
+    return bench::Workload{name, n, 3, [&rt, f, n] {
+                             bench::check(rt.block_on(f(n)) == n, "result");
+                           }};
+  };
+  return bench::run_main(argc, argv, "executor",
+                         {
+                             w("multishot_round", 200'000, two, multishot_rounds),
+                             w("multishot_fast_path_1w", 1'000'000, one, multishot_fast_path),
+                             w("oneshot_reply", 200'000, two, oneshot_replies),
+                             w("wait_map_wait_wake_1w", 200'000, one, wait_map_round_trips),
+                             w("semaphore_contended", 800'000, two, sem_contended),
+                             w("rw_lock_mix", 800'000, two, rw_mix),
+                             w("notify_ping_pong_1w", 500'000, one, notify_ping_pong),
+                             w("event_broadcast", 160'000, two, event_rounds),
+                             w("barrier_arrivals", 200'000, two, barrier_gens),
+                             w("latch_count_down", 200'000, two, latch_rounds),
+                             w("mpsc_items", 1'000'000, two, mpsc_throughput),
+                         });
+}

@@ -11,5 +11,6 @@
 #include <executor/spawn.hpp>
 #include <executor/spawn_blocking.hpp>
 #include <executor/task.hpp>
+#include <executor/task_result_bundle.hpp>
 #include <executor/timeout.hpp>
 #include <executor/yield.hpp>

@@ -6,7 +6,8 @@
 //   cancel_shutdown_server slow       the cleanup takes 30 s (a second signal must end it)
 //
 // With EXECUTOR_TEST_BLOCK_SIGNALS=1 in the environment, SIGINT and SIGTERM are blocked before
-// main (so in every thread the runtime creates): only the signal watcher thread takes them.
+// main (so in every thread the runtime creates): only the signal watcher thread takes them
+// (block_signals_env.cpp).
 #include <executor/executor.hpp>
 #include <executor/signals.hpp>
 
@@ -14,25 +15,17 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
-#include <pthread.h>
-
 using namespace std::chrono_literals;
+
+namespace cancel_test {
+extern const bool g_signals_blocked;
+}
 
 namespace {
 
 std::atomic<int> g_loops_stopped{0};
-
-const bool g_blocked = [] {
-  if (std::getenv("EXECUTOR_TEST_BLOCK_SIGNALS") == nullptr) return false;
-  sigset_t s;
-  sigemptyset(&s);
-  sigaddset(&s, SIGINT);
-  sigaddset(&s, SIGTERM);
-  return pthread_sigmask(SIG_BLOCK, &s, nullptr) == 0;
-}();
 
 executor::Task<void> accept_loop(executor::CancellationToken stop) {
   // Stands in for `co_await listener.accept()`: each wait is ended early by the token.
@@ -60,7 +53,8 @@ executor::Task<int> app(int argc, char** argv) {
   auto a = executor::spawn(accept_loop, stop.child());
   auto m = executor::spawn(metrics_loop, executor::signals::new_shutdown_token());
   auto w = executor::spawn(watcher, executor::signals::new_shutdown_token().child());
-  std::printf("ready%s\n", g_blocked ? " (signals blocked in runtime threads)" : "");
+  std::printf("ready%s\n",
+              cancel_test::g_signals_blocked ? " (signals blocked in runtime threads)" : "");
   std::fflush(stdout);
 
   co_await stop.cancelled();

@@ -68,7 +68,8 @@ TEST(Runtime, TeardownCancelsPendingTasksWithoutLeaks) {
         co_await executor::sleep(1h);
       }());
     }());
-    std::this_thread::sleep_for(20ms);
+    // Wait (bounded) until the waiter has run and spawned its child: 100 + waiter + child.
+    for (int i = 0; i < 5000 && rt.live_tasks() < 102u; ++i) std::this_thread::sleep_for(1ms);
     EXPECT_GE(rt.live_tasks(), 102u);
   }  // must neither hang nor leak (ASan checks the frames)
   EXPECT_EQ(resource.use_count(), 1);

@@ -7,8 +7,11 @@
 // `executor::spawn` outside of tasks. Destroying a Runtime stops its threads (each worker
 // finishes the slice it is running), then destroys the frames of tasks that have not finished,
 // which cancels them; their awaiters unlink themselves, and joiners see executor::TaskCancelled.
+// I/O backend: io_uring; when it cannot be set up (seccomp, kernel.io_uring_disabled, ENOSYS,
+// memlock limits) the runtime logs one line and uses its epoll fallback (docs/io.md).
+// EXECUTOR_BACKEND=epoll forces the fallback, EXECUTOR_BACKEND=io_uring forbids it.
 // Errors: the constructor throws std::system_error with a message naming the cause and the fix
-// when io_uring cannot be set up (seccomp, kernel.io_uring_disabled, ENOSYS, memlock limits);
+// when io_uring is required but cannot be set up, std::invalid_argument for bad options;
 // `Runtime::create` reports the same as an absl::Status.
 //
 // Example:
@@ -38,7 +41,7 @@ class RuntimeImpl;
 struct RuntimeOptions {
   // Worker threads; 0 means std::thread::hardware_concurrency() (EXECUTOR_WORKERS overrides 0).
   unsigned workers = 0;
-  // io_uring submission-queue entries (the completion queue is 4x this).
+  // io_uring submission-queue entries (the completion queue is 4x this, at least 16).
   unsigned ring_entries = 256;
 };
 

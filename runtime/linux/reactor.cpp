@@ -1,17 +1,15 @@
 #include "reactor.hpp"
 
-#include <sys/eventfd.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
+#include <future>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -22,110 +20,134 @@ namespace executor::detail {
 
 namespace {
 
-constexpr std::uint64_t kWakeTag = 1;  // user_data of the eventfd read (ops are aligned pointers)
+// Marks a stack the completion thread has closed (runtime stopped). Never dereferenced.
+IoOp g_closed_marker;
+IoOp* const kClosed = &g_closed_marker;
 
-std::string read_io_uring_disabled() {
-  std::ifstream f("/proc/sys/kernel/io_uring_disabled");
-  std::string v;
-  if (f >> v) return v;
-  return {};
+// Pushes `op` (linked through `link`) onto a Treiber stack; false if the stack is closed.
+bool push(std::atomic<IoOp*>& stack, IoOp* op, IoOp* IoOp::*link) noexcept {
+  IoOp* head = stack.load(std::memory_order_relaxed);
+  do {
+    if (head == kClosed) return false;
+    op->*link = head;
+    // seq_cst: release publishes the op's fields to the completion thread's exchange (acquire);
+    // the single total order pairs with the sleeping_ handshake in wake().
+  } while (
+      !stack.compare_exchange_weak(head, op, std::memory_order_seq_cst, std::memory_order_relaxed));
+  return true;
 }
 
-[[noreturn]] void throw_setup_error(int err) {
-  std::string cause;
-  std::string disabled = read_io_uring_disabled();
-  if (err == EPERM && !disabled.empty() && disabled != "0") {
-    cause = fmt::format(
-        "the kernel disables io_uring (sysctl kernel.io_uring_disabled={}). Set it to 0, or "
-        "add this user to the group named by kernel.io_uring_group",
-        disabled);
-  } else if (err == EPERM) {
-    cause =
-        "io_uring is blocked for this process, usually by a seccomp profile (Docker's default "
-        "profile blocks it since 2023). Run with a profile that allows io_uring_setup, "
-        "io_uring_enter and io_uring_register";
-  } else if (err == ENOSYS) {
-    cause = "this kernel has no io_uring (built without CONFIG_IO_URING, or older than 5.1)";
-  } else if (err == ENOMEM) {
-    cause =
-        "the ring could not be allocated; older kernels charge it to RLIMIT_MEMLOCK: raise "
-        "`ulimit -l` or use fewer ring entries";
-  } else {
-    cause = "unexpected error from io_uring_setup";
+// Takes a whole stack and returns it in push (FIFO) order.
+IoOp* take_fifo(std::atomic<IoOp*>& stack, IoOp* IoOp::*link) noexcept {
+  // relaxed pre-check: avoids a write to the shared line when the stack is empty.
+  if (stack.load(std::memory_order_relaxed) == nullptr) return nullptr;
+  // acquire: pairs with the release in push() so each op's fields are visible.
+  IoOp* s = stack.exchange(nullptr, std::memory_order_acquire);
+  IoOp* fifo = nullptr;
+  while (s != nullptr) {
+    IoOp* next = s->*link;
+    s->*link = fifo;
+    fifo = s;
+    s = next;
   }
-  throw std::system_error(
-      err, std::generic_category(),
-      fmt::format("executor: cannot set up io_uring ({}): {}", std::strerror(err), cause));
+  return fifo;
+}
+
+bool fallback_allowed(int err) {
+  return err == EPERM || err == EACCES || err == ENOSYS || err == ENOMEM || err == ENOTSUP;
 }
 
 }  // namespace
 
-Reactor::Reactor(RuntimeImpl& rt, unsigned entries) : rt_(rt), entries_(entries) {
-  io_uring_params p{};
-  // The CQ is 4x the SQ so completions never overflow while in-flight ops are bounded by it.
-  // SINGLE_ISSUER binds the ring to the thread that enables it: it starts disabled
-  // (R_DISABLED) and the completion thread enables it (loop()), so only that thread enters it.
-  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
-            IORING_SETUP_R_DISABLED;
-  p.cq_entries = entries * 4;
-  int r = io_uring_queue_init_params(entries, &ring_, &p);
-  if (r == -EINVAL) {  // older kernel: retry without the newer flags
-    p = io_uring_params{};
-    p.flags = IORING_SETUP_CQSIZE;
-    p.cq_entries = entries * 4;
-    r = io_uring_queue_init_params(entries, &ring_, &p);
+Reactor::Reactor(RuntimeImpl& rt, unsigned entries) : rt_(rt) {
+  const char* env = std::getenv("EXECUTOR_BACKEND");
+  std::string_view mode = env != nullptr ? env : "";
+  if (mode == "epoll") {
+    backend_ = make_epoll_backend(*this);
+    return;
   }
-  if (r < 0) throw_setup_error(-r);
-  cq_capacity_ = p.cq_entries - 1;  // one slot for the eventfd read
-  if ((p.features & IORING_FEAT_NODROP) == 0) {
-    io_uring_queue_exit(&ring_);
-    throw std::system_error(ENOTSUP, std::generic_category(),
-                            "executor: this kernel's io_uring lacks IORING_FEAT_NODROP (needs "
-                            "Linux 5.5 or newer)");
+  if (!mode.empty() && mode != "auto" && mode != "io_uring") {
+    throw std::invalid_argument(fmt::format(
+        "executor: EXECUTOR_BACKEND={:?} is not a backend (use io_uring, epoll or auto)", mode));
   }
-  event_fd_ = ::eventfd(0, EFD_CLOEXEC);
-  if (event_fd_ < 0) {
-    int err = errno;
-    io_uring_queue_exit(&ring_);
-    throw std::system_error(err, std::generic_category(), "executor: eventfd");
+  int err = 0;
+  std::string why;
+  backend_ = make_uring_backend(entries, err, why);
+  if (backend_ != nullptr) return;
+  std::string msg = fmt::format("cannot set up io_uring ({}): {}", std::strerror(err), why);
+  if (mode == "io_uring" || !fallback_allowed(err)) {
+    throw std::system_error(err, std::generic_category(), "executor: " + msg);
   }
+  backend_ = make_epoll_backend(*this);
+  // The one log line of the automatic fallback.
+  std::fputs(fmt::format("executor: {}; using the epoll backend instead (EXECUTOR_BACKEND="
+                         "io_uring makes this an error)\n",
+                         msg)
+                 .c_str(),
+             stderr);
 }
 
 Reactor::~Reactor() {
   stop();
-  io_uring_queue_exit(&ring_);
-  if (event_fd_ >= 0) ::close(event_fd_);
+  // Ops still in flight after the grace period may yet be written by the kernel or finished by
+  // a pool thread that reports to the backend: leave both allocated rather than risk that.
+  if (backend_->in_flight() > 0) (void)backend_.release();
 }
 
 void Reactor::start() {
-  thread_ = std::thread([this] { loop(); });
+  std::promise<int> attached;
+  std::future<int> result = attached.get_future();
+  thread_ = std::thread([this, &attached] {
+    int err = backend_->attach_thread();
+    attached.set_value(err);
+    if (err == 0) loop();
+  });
+  int err = result.get();
+  if (err != 0) {
+    thread_.join();
+    throw std::system_error(err, std::generic_category(),
+                            "executor: cannot bind the I/O backend to the completion thread");
+  }
 }
 
 void Reactor::stop() noexcept {
-  if (!thread_.joinable()) return;
+  if (!thread_.joinable()) {
+    close_queues();  // never started (or already stopped): settle anything queued
+    return;
+  }
   stop_.store(true, std::memory_order_seq_cst);
   sleeping_.store(false, std::memory_order_relaxed);
-  std::uint64_t one = 1;
-  [[maybe_unused]] ssize_t w = ::write(event_fd_, &one, sizeof one);
+  backend_->notify();
   thread_.join();
 }
 
 void Reactor::wake() noexcept {
   // seq_cst: pairs with the completion thread's store(true) + re-check (Dekker).
-  if (sleeping_.exchange(false, std::memory_order_seq_cst)) {
-    std::uint64_t one = 1;
-    [[maybe_unused]] ssize_t w = ::write(event_fd_, &one, sizeof one);
-  }
+  if (sleeping_.exchange(false, std::memory_order_seq_cst)) backend_->notify();
+}
+
+void Reactor::complete_closed(IoOp* op) noexcept {
+  // The runtime has stopped: nothing will run the op asynchronously any more.
+  int res = (op->options & kOpNoCancel) != 0 ? run_blocking(op) : -ECANCELED;
+  op->complete(op, res);
 }
 
 void Reactor::submit(IoOp* op) noexcept {
-  IoOp* head = submissions_.load(std::memory_order_relaxed);
-  do {
-    op->next = head;
-    // seq_cst: release publishes the op's fields to the completion thread's exchange; the total
-    // order pairs with the sleeping_ handshake in wake().
-  } while (!submissions_.compare_exchange_weak(head, op, std::memory_order_seq_cst,
-                                               std::memory_order_relaxed));
+  if (!push(submissions_, op, &IoOp::next)) {
+    complete_closed(op);
+    return;
+  }
+  wake();
+}
+
+void Reactor::cancel(IoOp* op) noexcept {
+  // acq_rel: the first requester wins; later ones (an orphaning after a token cancel) no-op.
+  if (op->cancel_requested.exchange(true, std::memory_order_acq_rel)) return;
+  io_op_ref(op);  // the queued request's reference
+  if (!push(cancels_, op, &IoOp::cancel_next)) {
+    io_op_unref(op);  // closed: the op has completed or will complete as cancelled
+    return;
+  }
   wake();
 }
 
@@ -155,51 +177,43 @@ std::size_t Reactor::pending_timers() const noexcept {
   return timers_.size();
 }
 
-io_uring_sqe* Reactor::get_sqe() noexcept {
-  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-  if (sqe == nullptr) {
-    io_uring_submit(&ring_);  // SQ full: flush and try again
-    sqe = io_uring_get_sqe(&ring_);
+void Reactor::drain_queues() noexcept {
+  // Cancels are taken first: a cancel is pushed after its op's submission, so every op in the
+  // taken cancel list is in the submission list taken next (or an earlier one).
+  IoOp* cancels = take_fifo(cancels_, &IoOp::cancel_next);
+  IoOp* subs = take_fifo(submissions_, &IoOp::next);
+  bool stopping = stop_.load(std::memory_order_acquire);
+  while (subs != nullptr) {
+    IoOp* next = subs->next;
+    if (stopping) {
+      complete_closed(subs);
+    } else {
+      backend_->submit(subs);
+    }
+    subs = next;
   }
-  return sqe;
+  while (cancels != nullptr) {
+    IoOp* next = cancels->cancel_next;
+    backend_->cancel(cancels);
+    io_op_unref(cancels);
+    cancels = next;
+  }
 }
 
-void Reactor::arm_wake_read() noexcept {
-  io_uring_sqe* sqe = get_sqe();
-  if (sqe == nullptr) return;  // retried on the next loop iteration (armed_ stays false)
-  io_uring_prep_read(sqe, event_fd_, &event_buf_, sizeof event_buf_, 0);
-  io_uring_sqe_set_data64(sqe, kWakeTag);
-  wake_armed_ = true;
-}
-
-void Reactor::drain_submissions() noexcept {
-  // acquire: pairs with the release in submit() so each op's fields are visible.
-  IoOp* stack = submissions_.exchange(nullptr, std::memory_order_acquire);
-  // The stack is LIFO; reverse it to submit in arrival order.
-  IoOp* fifo = nullptr;
-  while (stack != nullptr) {
-    IoOp* next = stack->next;
-    stack->next = fifo;
-    fifo = stack;
-    stack = next;
+void Reactor::close_queues() noexcept {
+  IoOp* subs = submissions_.exchange(kClosed, std::memory_order_acq_rel);
+  IoOp* cancels = cancels_.exchange(kClosed, std::memory_order_acq_rel);
+  if (subs == kClosed) return;  // closed before
+  while (subs != nullptr) {
+    IoOp* next = subs->next;
+    complete_closed(subs);
+    subs = next;
   }
-  for (IoOp* op = fifo; op != nullptr;) {
-    IoOp* next = op->next;
-    backlog_.push_back(op);
-    op = next;
+  while (cancels != nullptr && cancels != kClosed) {
+    IoOp* next = cancels->cancel_next;
+    io_op_unref(cancels);
+    cancels = next;
   }
-  std::size_t done = 0;
-  for (; done < backlog_.size(); ++done) {
-    // Bound in-flight operations by the CQ size so completions can never overflow it.
-    if (in_flight_ >= cq_capacity_) break;
-    io_uring_sqe* sqe = get_sqe();
-    if (sqe == nullptr) break;
-    IoOp* op = backlog_[done];
-    op->prep(op, sqe);
-    io_uring_sqe_set_data(sqe, op);
-    ++in_flight_;
-  }
-  backlog_.erase(backlog_.begin(), backlog_.begin() + static_cast<std::ptrdiff_t>(done));
 }
 
 void Reactor::fire_timers(std::chrono::steady_clock::time_point now) noexcept {
@@ -217,80 +231,71 @@ void Reactor::fire_timers(std::chrono::steady_clock::time_point now) noexcept {
 }
 
 void Reactor::loop() noexcept {
+  using Clock = std::chrono::steady_clock;
   // Precise timers: the default 50 us slack would dominate the timer benchmark's overshoot.
   ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   RuntimeImpl::BatchScope batch(rt_);  // schedule() from this thread batches into the inject queue
-  if ((ring_.flags & IORING_SETUP_R_DISABLED) != 0) {
-    // HACK(liburing 2.3 declares io_uring_enable_rings but Debian's library does not export
-    // it): issue the register call directly.
-    long r =
-        ::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
-    if (r < 0) {
-      fmt::print(stderr, "executor: enabling the io_uring failed: {}\n", std::strerror(errno));
-      std::abort();
-    }
-  }
-  arm_wake_read();
-  while (!stop_.load(std::memory_order_acquire)) {
-    if (!wake_armed_) arm_wake_read();
-    drain_submissions();
-    auto now = std::chrono::steady_clock::now();
+  bool draining = false;
+  Clock::time_point stop_deadline{};
+  for (;;) {
+    drain_queues();
+    Clock::time_point now = Clock::now();
     fire_timers(now);
     batch.flush();
 
-    // Going to sleep: announce it, then re-check everything a producer may have published.
-    sleeping_.store(true, std::memory_order_seq_cst);
-    __kernel_timespec ts{};
-    __kernel_timespec* tsp = nullptr;
-    bool runnable = submissions_.load(std::memory_order_seq_cst) != nullptr ||
-                    stop_.load(std::memory_order_seq_cst);
-    {
-      std::lock_guard lock(timer_mu_);
-      if (TimerNode* top = timers_.top()) {
-        auto now2 = std::chrono::steady_clock::now();
-        if (top->deadline <= now2) {
-          runnable = true;
-        } else {
-          auto d = std::chrono::duration_cast<std::chrono::nanoseconds>(top->deadline - now2);
-          ts.tv_sec = d.count() / 1'000'000'000;
-          ts.tv_nsec = d.count() % 1'000'000'000;
-          tsp = &ts;
-        }
+    if (stop_.load(std::memory_order_acquire)) {
+      if (!draining) {
+        draining = true;
+        backend_->cancel_all();
+        stop_deadline = now + kStopGrace;
       }
-    }
-    if (runnable) {
-      sleeping_.store(false, std::memory_order_relaxed);
-      if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
-    } else {
-      io_uring_cqe* cqe = nullptr;
-      int r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, tsp, nullptr);
-      sleeping_.store(false, std::memory_order_relaxed);
-      // -ETIME: the timer deadline; -EINTR: a signal; -EBUSY/-EAGAIN: the kernel wants us to
-      // reap first (we do, below). Anything else is a broken ring: fail loudly, never spin.
-      if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY && r != -EAGAIN) {
-        fmt::print(stderr, "executor: io_uring wait failed: {}\n", std::strerror(-r));
-        std::abort();
+      if (backend_->in_flight() == 0) break;
+      if (now >= stop_deadline) {
+        std::fputs(fmt::format("executor: {} I/O operation(s) still in flight {} s after "
+                               "shutdown began; leaving their memory allocated\n",
+                               backend_->in_flight(), kStopGrace.count())
+                       .c_str(),
+                   stderr);
+        break;
       }
     }
 
-    unsigned head;
-    unsigned seen = 0;
-    io_uring_cqe* cqe;
-    io_uring_for_each_cqe(&ring_, head, cqe) {
-      ++seen;
-      std::uint64_t ud = io_uring_cqe_get_data64(cqe);
-      if (ud == kWakeTag) {
-        wake_armed_ = false;
-        continue;
-      }
-      if (ud == 0) continue;  // internal ops with no owner (e.g. async cancel by fd)
-      auto* op = reinterpret_cast<IoOp*>(static_cast<std::uintptr_t>(ud));
-      --in_flight_;
-      op->complete(op, cqe->res, cqe->flags);
+    // Going to sleep: announce it, then re-check everything a producer may have published.
+    sleeping_.store(true, std::memory_order_seq_cst);
+    bool runnable = submissions_.load(std::memory_order_seq_cst) != nullptr ||
+                    cancels_.load(std::memory_order_seq_cst) != nullptr || backend_->has_ready() ||
+                    (!draining && stop_.load(std::memory_order_seq_cst));
+    Clock::time_point deadline = draining ? stop_deadline : Clock::time_point::max();
+    {
+      std::lock_guard lock(timer_mu_);
+      if (TimerNode* top = timers_.top()) deadline = std::min(deadline, top->deadline);
     }
-    io_uring_cq_advance(&ring_, seen);
+    if (runnable) {
+      sleeping_.store(false, std::memory_order_relaxed);
+      Clock::time_point past = Clock::time_point::min();
+      backend_->wait(&past);
+    } else {
+      backend_->wait(deadline == Clock::time_point::max() ? nullptr : &deadline);
+      sleeping_.store(false, std::memory_order_relaxed);
+    }
   }
+  close_queues();
   batch.flush();
+}
+
+// --- Seams used by public headers ---------------------------------------------------------------
+
+void submit_io(Reactor* r, IoOp* op) noexcept {
+  r->submit(op);
+}
+void submit_io(IoOp* op) noexcept {
+  current_reactor()->submit(op);
+}
+void cancel_io(Reactor* r, IoOp* op) noexcept {
+  r->cancel(op);
+}
+const char* reactor_backend_name(Reactor* r) noexcept {
+  return r->backend_name();
 }
 
 }  // namespace executor::detail

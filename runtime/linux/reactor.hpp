@@ -1,51 +1,64 @@
-// The completion thread: one thread that owns the io_uring instance, submits the operations
-// workers hand it, waits on the completion queue, and fires timers.
+// The completion thread: one thread per runtime that owns the I/O backend (io_uring, or the
+// epoll fallback), hands it the operations workers submit, dispatches their completions, and
+// fires timers.
 //
 // Design
 // ------
-// Workers never touch the ring. `submit()` pushes the operation onto a lock-free MPSC stack
-// (Treiber push; the completion thread takes the whole stack with one exchange) and wakes the
-// completion thread only if it is asleep: while it is awake, submissions cost one CAS and no
-// syscall, and the thread batches them into one io_uring_enter. Because a single thread enters
-// the ring it is set up with IORING_SETUP_SINGLE_ISSUER (and DEFER_TASKRUN where available).
+// Workers never touch the backend. `submit()` pushes the op onto a lock-free MPSC stack (Treiber
+// push; the completion thread takes the whole stack with one exchange) and wakes the completion
+// thread only if it is asleep: while it is awake a submission costs one CAS and no syscall, and
+// the thread batches everything it took into one io_uring_enter. Because only this thread
+// enters the ring, io_uring runs with SINGLE_ISSUER (+DEFER_TASKRUN). Cancel requests use a
+// second stack (IoOp::cancel_next) so that an op can be cancelled while it still sits in the
+// submission stack. (The alternative, workers submitting under a lock, was measured slower: see
+// docs/architecture.md.)
 //
-// Timers are a mutex-protected binary heap (TimerHeap); the completion thread waits in
-// io_uring_submit_and_wait_timeout with the earliest deadline. Inserting a new earliest timer
-// wakes the thread (if asleep).
+// Timers are a mutex-protected binary heap (TimerHeap); the backend's wait is bounded by the
+// earliest deadline. Inserting a new earliest timer wakes the thread (if asleep).
 //
-// Wake-up: an eventfd with a read always pending in the ring; writing it completes the read.
-// `sleeping_` implements the Dekker handshake: the thread stores true then re-checks its queues;
-// a producer publishes then exchanges it to false, and writes the eventfd only if it was true.
+// Wake-up: `sleeping_` implements the Dekker handshake: the thread stores true, then re-checks
+// its stacks, timers and the backend; a producer publishes, then exchanges it to false, and
+// calls Backend::notify() (an eventfd write) only if it was true.
 //
-// Fields: ring_, timers_ contents (under timer_mu_), pending_ — completion thread only after
-// start(); submissions_, sleeping_ — any thread, atomically; stop_ — any thread.
+// Backend choice (constructor): EXECUTOR_BACKEND=io_uring|epoll|auto (default auto). auto tries
+// io_uring and falls back to epoll, with one log line, when setup fails with EPERM, EACCES,
+// ENOSYS or ENOMEM.
 //
-// Shutdown (stop()): sets stop_, wakes the thread, joins it. Operations still in flight are the
-// I/O layer's responsibility to cancel before it releases their memory.
+// Fields: backend_ internals, fired_ — completion thread only after start(); timers_ (under
+// timer_mu_); submissions_, cancels_, sleeping_, stop_ — any thread, atomically.
+//
+// Shutdown (stop(), called after the runtime has torn its tasks down, so every in-flight op is
+// orphaned): the thread cancels everything in flight, keeps dispatching until the backend has
+// nothing in flight (bounded by kStopGrace; ops still in flight then are deliberately leaked,
+// because the kernel may still write into them), closes both stacks with a sentinel so later
+// submissions complete inline with -ECANCELED, and exits.
+//
+//   running ──stop()──> draining (cancel_all, dispatch until in_flight()==0) ──> closed
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
-#include <liburing.h>
-
 #include <executor/detail/io_op.hpp>
 #include <executor/detail/timer_node.hpp>
 
+#include "backend.hpp"
 #include "timer_heap.hpp"
 
 namespace executor::detail {
 
 class RuntimeImpl;
 
-class Reactor {
+class Reactor final : public BackendHost {
  public:
-  // Sets up the ring. Throws std::system_error naming the cause and the remedy when io_uring is
-  // unavailable (EPERM/ENOSYS/ENOMEM, kernel.io_uring_disabled).
+  // Selects and sets up the backend. Throws std::system_error naming the cause and the remedy
+  // when io_uring is required (EXECUTOR_BACKEND=io_uring) but unavailable, and
+  // std::invalid_argument for an unknown EXECUTOR_BACKEND value.
   Reactor(RuntimeImpl& rt, unsigned entries);
   ~Reactor();
   Reactor(const Reactor&) = delete;
@@ -55,33 +68,33 @@ class Reactor {
   void stop() noexcept;
 
   void submit(IoOp* op) noexcept;
+  void cancel(IoOp* op) noexcept;
   void add_timer(TimerNode* n);
   void cancel_timer(TimerNode* n) noexcept;
 
   std::size_t pending_timers() const noexcept;
+  const char* backend_name() const noexcept { return backend_->name(); }
+
+  void backend_wake() noexcept override { wake(); }
 
  private:
+  static constexpr std::chrono::seconds kStopGrace{5};
+
   void loop() noexcept;
   void wake() noexcept;
-  void drain_submissions() noexcept;
+  void drain_queues() noexcept;
   void fire_timers(std::chrono::steady_clock::time_point now) noexcept;
-  void arm_wake_read() noexcept;
-  io_uring_sqe* get_sqe() noexcept;
+  void close_queues() noexcept;
+  void complete_closed(IoOp* op) noexcept;
 
   RuntimeImpl& rt_;
-  io_uring ring_{};
-  unsigned entries_;
-  int event_fd_ = -1;
-  std::uint64_t event_buf_ = 0;
+  std::unique_ptr<Backend> backend_;
   std::thread thread_;
   // --- completion thread only ---
-  std::vector<IoOp*> backlog_;  // ops waiting for SQ space or in-flight budget
-  std::vector<Waker> fired_;    // timers fired in one pass
-  unsigned in_flight_ = 0;
-  unsigned cq_capacity_ = 0;
-  bool wake_armed_ = false;
+  std::vector<Waker> fired_;  // timers fired in one pass
 
   alignas(64) std::atomic<IoOp*> submissions_{nullptr};
+  alignas(64) std::atomic<IoOp*> cancels_{nullptr};
   alignas(64) std::atomic<bool> sleeping_{false};
   std::atomic<bool> stop_{false};
 

@@ -6,8 +6,6 @@
 #include <system_error>
 #include <thread>
 
-#include <liburing.h>
-
 #include "runtime_impl.hpp"
 
 namespace executor {
@@ -75,11 +73,5 @@ void Runtime::check_not_worker() const {
         "worker); co_await the task instead");
   }
 }
-
-namespace detail {
-void prep_nop(IoOp*, void* sqe) noexcept {
-  io_uring_prep_nop(static_cast<io_uring_sqe*>(sqe));
-}
-}  // namespace detail
 
 }  // namespace executor

@@ -47,7 +47,14 @@ RuntimeImpl::RuntimeImpl(unsigned workers, unsigned ring_entries) {
 }
 
 RuntimeImpl::~RuntimeImpl() {
-  stop_threads();
+  // The completion thread keeps running while tasks are torn down: destroying a frame whose
+  // I/O op is in flight hands the op a cancel request, which only that thread can process. Once
+  // teardown is done every op is orphaned, and stopping the reactor cancels and reaps them all.
+  // A completion may wake (queue) a task while the first teardown runs; the reactor is stopped
+  // after it, so the second pass sees a quiet runtime and releases those queue references.
+  stop_workers();
+  teardown();
+  reactor_->stop();
   teardown();
 }
 
@@ -312,6 +319,11 @@ std::size_t RuntimeImpl::live_tasks() const noexcept {
 // --- Shutdown -------------------------------------------------------------------------------
 
 void RuntimeImpl::stop_threads() noexcept {
+  stop_workers();
+  reactor_->stop();
+}
+
+void RuntimeImpl::stop_workers() noexcept {
   if (stopped_) return;
   stopped_ = true;
   stopping_.store(true, std::memory_order_seq_cst);
@@ -328,7 +340,6 @@ void RuntimeImpl::stop_threads() noexcept {
   for (auto& w : workers_) {
     if (w->thread.joinable()) w->thread.join();
   }
-  reactor_->stop();
 }
 
 void RuntimeImpl::abandon() noexcept {
@@ -385,7 +396,7 @@ void RuntimeImpl::teardown() noexcept {
 // --- Seams used by public headers ---------------------------------------------------------------
 
 namespace {
-RuntimeImpl* current_runtime_or_die() {
+RuntimeImpl* current_runtime_or_die() noexcept {
   auto* s = static_cast<RuntimeImpl*>(current_scheduler());
   if (s == nullptr) fatal("executor: no runtime for this operation");
   return s;
@@ -400,8 +411,8 @@ void timer_cancel(TimerNode* node) noexcept {
   if (node->owner != nullptr) static_cast<Reactor*>(node->owner)->cancel_timer(node);
 }
 
-void submit_io(IoOp* op) {
-  current_runtime_or_die()->reactor().submit(op);
+Reactor* current_reactor() noexcept {
+  return &current_runtime_or_die()->reactor();
 }
 
 }  // namespace executor::detail

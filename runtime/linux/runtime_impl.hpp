@@ -29,9 +29,11 @@
 // registry shards (under their mutex);
 // num_idle_, num_searching_ — atomics.
 //
-// Shutdown (~RuntimeImpl or abandon()): stop workers (each finishes its current slice), stop
-// the completion thread, then (teardown only) cancel every unfinished task — destroying its
-// frame runs its awaiters' destructors — and drain the queues, dropping their references.
+// Shutdown (~RuntimeImpl): stop workers (each finishes its current slice); cancel every
+// unfinished task — destroying its frame runs its awaiters' destructors, which hand in-flight
+// I/O ops cancel requests — and drain the queues, dropping their references; then stop the
+// completion thread (it cancels and reaps every op still in flight) and drain once more.
+// abandon(): stop workers and the completion thread; unfinished tasks stay as they are.
 #pragma once
 
 #include <atomic>
@@ -126,7 +128,8 @@ class RuntimeImpl final : public Scheduler {
   void notify_parked() noexcept;
   void unpark_one() noexcept;
   void transition_from_searching(Worker& w) noexcept;
-  void stop_threads() noexcept;
+  void stop_threads() noexcept;  // workers, then the completion thread
+  void stop_workers() noexcept;
   void teardown() noexcept;
 
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -1,0 +1,239 @@
+// The awaitable every executor::io operation returns, and what all of them promise.
+//
+//   absl::StatusOr<std::size_t> n = co_await stream.recv(buf);                 // no deadline
+//   absl::StatusOr<std::size_t> n = co_await stream.recv(buf).timeout(100ms);  // deadline
+//
+// Timeout: `.timeout(d)` / `.deadline(t)` bound the operation; when the deadline passes first
+// the operation is cancelled in the kernel and yields kDeadlineExceeded (an operation that
+// completed anyway yields its real result: nothing that happened is lost). A timed-out
+// read leaves the buffer as it was.
+//
+// Cancellation: destroying the awaiting coroutine while it is suspended (executor::timeout,
+// JoinHandle::abort_for_combinator, runtime teardown) is always safe: the operation keeps its
+// buffer and its file descriptor until the kernel's final completion arrives, asks the kernel
+// to cancel it, and frees them then. What is lost: the data of a read that completed in that
+// window, the Buffer's storage (your Buffer object is left empty), and a connection or file an
+// accept/open produced (it is closed, never leaked).
+//
+// Thread safety: an operation is started and awaited by one task. Memory ordering: when the
+// co_await returns, everything the kernel wrote into the buffer is visible.
+// Memory: one heap allocation per operation (its state, which must be able to outlive the
+// awaiting frame); none per byte.
+// Errors: see <executor/io/error.hpp>. Outside a runtime's task an operation aborts the process
+// (there is no completion thread to run it).
+#pragma once
+
+#include <cerrno>
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <optional>
+#include <utility>
+
+#include <absl/status/status.h>
+#include <absl/status/statusor.h>
+
+#include <executor/detail/fd_ref.hpp>
+#include <executor/detail/io_op.hpp>
+#include <executor/detail/task_header.hpp>
+#include <executor/export.hpp>
+#include <executor/io/buffer.hpp>
+#include <executor/io/error.hpp>
+
+namespace executor::detail {
+
+// The heap state of one operation: the IoOp the backend sees, the waker of the awaiting task,
+// and the backend's result. Holds a reference on the fd it targets until it is freed.
+struct IoState : IoOp {
+  IoState() noexcept = default;
+  IoState(const IoState&) = delete;
+  IoState& operator=(const IoState&) = delete;
+  ~IoState() {
+    if (fd_ref != nullptr) fd_ref_release(fd_ref);
+  }
+  void use_fd(FdRef* r) noexcept {
+    fd_ref_acquire(r);
+    fd_ref = r;
+    fd = r->fd;
+  }
+  Waker waker;
+  int result = -ECANCELED;  // the backend's result once completed
+  FdRef* fd_ref = nullptr;
+};
+
+// IoOp::complete of every IoState: stores the result, drops the backend's reference, wakes.
+EXECUTOR_API void io_state_complete(IoOp* op, int res) noexcept;
+
+template <class S>
+void io_state_destroy(IoOp* op) noexcept {
+  delete static_cast<S*>(op);
+}
+
+// Largest transfer in one operation (Linux caps read/write at this anyway).
+inline constexpr std::size_t kMaxTransfer = 0x7ffff000;
+
+struct TransferState : IoState {
+  io::Buffer buf;
+};
+
+// A close that must happen: if it was cancelled after all (shutdown), the destructor closes.
+struct EXECUTOR_API CloseState : IoState {
+  ~CloseState();
+};
+
+}  // namespace executor::detail
+
+namespace executor::io {
+
+// CRTP base of the operation awaitables. D provides:
+//   std::optional<R> check();             a result known without the kernel (bad arguments)
+//   State* make_state();                  allocates and fills the op (after check)
+//   R finish(State& s, int res);          the result, on the awaiting task after completion
+// An operation object is movable until it is awaited (executor::timeout moves it into a task).
+template <class D, class State, class R>
+class IoOperation {
+ public:
+  IoOperation() noexcept = default;
+  IoOperation(IoOperation&& o) noexcept : deadline_(o.deadline_) {}  // only before await
+  IoOperation(const IoOperation&) = delete;
+  IoOperation& operator=(const IoOperation&) = delete;
+  IoOperation& operator=(IoOperation&&) = delete;
+  ~IoOperation() {
+    if (state_ != nullptr) {
+      // Destroyed while suspended: the op outlives us; ask the kernel to stop it.
+      detail::cancel_io(reactor_, state_);
+      detail::io_op_unref(state_);
+    }
+  }
+
+  // Bounds the operation by `d` from now (see the header comment). d <= 0 expires at once.
+  template <class Rep, class Period>
+  D&& timeout(std::chrono::duration<Rep, Period> d) && {
+    auto now = std::chrono::steady_clock::now();
+    deadline_ = d.count() > 0 ? now + std::chrono::ceil<std::chrono::nanoseconds>(d) : now;
+    return static_cast<D&&>(*this);
+  }
+  D&& deadline(std::chrono::steady_clock::time_point t) && {
+    deadline_ = t;
+    return static_cast<D&&>(*this);
+  }
+
+  bool await_ready() {
+    early_ = self().check();
+    return early_.has_value();
+  }
+
+  void await_suspend(std::coroutine_handle<> h) {
+    detail::Reactor* r = detail::current_reactor();
+    State* s = self().make_state();  // may throw: then nothing was submitted
+    s->complete = &detail::io_state_complete;
+    s->destroy = &detail::io_state_destroy<State>;
+    if (deadline_ != std::chrono::steady_clock::time_point{}) {
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline_.time_since_epoch())
+                    .count();
+      s->deadline_ns = ns > 0 ? ns : 1;
+    }
+    // relaxed: the submission's release publishes the whole op.
+    s->refs.store(2, std::memory_order_relaxed);  // ours and the backend's
+    s->waker = detail::Waker::current(h);
+    reactor_ = r;
+    state_ = s;
+    detail::submit_io(r, s);  // publishes the waker: the last thing we do
+  }
+
+  R await_resume() {
+    if (state_ == nullptr) return std::move(*early_);
+    State* s = std::exchange(state_, nullptr);
+    struct Unref {
+      State* s;
+      ~Unref() { detail::io_op_unref(s); }
+    } unref{s};
+    return self().finish(*s, s->result);
+  }
+
+ protected:
+  bool has_deadline() const noexcept {
+    return deadline_ != std::chrono::steady_clock::time_point{};
+  }
+
+ private:
+  D& self() noexcept { return static_cast<D&>(*this); }
+
+  std::chrono::steady_clock::time_point deadline_{};
+  std::optional<R> early_;
+  detail::Reactor* reactor_ = nullptr;
+  State* state_ = nullptr;
+};
+
+// A read or write of one Buffer: File::read_at/write_at, TcpStream::recv/send,
+// UdpSocket::recv/send. Reads append into the buffer's spare room; writes send its data.
+// Yields the bytes transferred (0 from a read: end of file / peer closed).
+class EXECUTOR_API TransferOperation
+    : public IoOperation<TransferOperation, detail::TransferState, absl::StatusOr<std::size_t>> {
+ public:
+  TransferOperation(detail::FdRef* fd, Buffer& buf, detail::IoOpcode opcode, std::uint64_t off,
+                    std::uint32_t flags, const char* name, std::size_t start = 0) noexcept
+      : fd_(fd),
+        buf_(&buf),
+        opcode_(opcode),
+        flags_(flags),
+        off_(off),
+        start_(start),
+        name_(name) {}
+  TransferOperation(TransferOperation&&) noexcept = default;
+
+  std::optional<absl::StatusOr<std::size_t>> check();
+  detail::TransferState* make_state();
+  absl::StatusOr<std::size_t> finish(detail::TransferState& s, int res);
+
+ private:
+  bool is_read() const noexcept;
+  detail::FdRef* fd_;
+  Buffer* buf_;
+  detail::IoOpcode opcode_;
+  std::uint32_t flags_;
+  std::uint64_t off_;
+  std::size_t start_;
+  const char* name_;
+};
+
+// Closes a descriptor and reports close(2)'s status (File/TcpStream/UdpSocket::close()).
+class EXECUTOR_API CloseOperation
+    : public IoOperation<CloseOperation, detail::CloseState, absl::Status> {
+ public:
+  // Takes over `fd` (the caller's reference); null: already closed (yields OK).
+  explicit CloseOperation(detail::FdRef* fd, const char* name) noexcept : fd_(fd), name_(name) {}
+  CloseOperation(CloseOperation&& o) noexcept
+      : IoOperation(std::move(o)), fd_(std::exchange(o.fd_, nullptr)), name_(o.name_) {}
+  ~CloseOperation();
+
+  std::optional<absl::Status> check();
+  detail::CloseState* make_state();
+  absl::Status finish(detail::CloseState& s, int res);
+
+ private:
+  detail::FdRef* fd_;
+  int raw_fd_ = -1;
+  const char* name_;
+};
+
+// An IORING_OP_NOP round trip through the completion thread (tests, benchmarks).
+class EXECUTOR_API NopOperation : public IoOperation<NopOperation, detail::IoState, absl::Status> {
+ public:
+  NopOperation() noexcept = default;
+  NopOperation(NopOperation&&) noexcept = default;
+  std::optional<absl::Status> check() { return std::nullopt; }
+  detail::IoState* make_state();
+  absl::Status finish(detail::IoState& s, int res);
+};
+
+[[nodiscard]] inline NopOperation nop() noexcept {
+  return {};
+}
+
+// The I/O backend of the running task's runtime: "io_uring" or "epoll".
+EXECUTOR_API const char* backend_name() noexcept;
+
+}  // namespace executor::io

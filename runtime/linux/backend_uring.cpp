@@ -1,0 +1,484 @@
+// The io_uring backend.
+//
+// Design
+// ------
+// The ring is created disabled (IORING_SETUP_R_DISABLED) by the runtime's constructor, so that
+// setup errors surface there, and enabled by the completion thread (attach_thread), which makes
+// that thread the ring's single issuer (SINGLE_ISSUER + DEFER_TASKRUN where the kernel has them).
+//
+// No completion is ever lost: the CQ is 4x the SQ (at least 16) and the kernel must have
+// IORING_FEAT_NODROP, so a burst of completions larger than the CQ is kept by the kernel (its
+// overflow list) and handed over by the next io_uring_enter(GETEVENTS), which every wait does.
+// Completions are not bounded by the CQ size on purpose: operations such as an accept or a
+// receive on an idle connection may stay in flight for hours, and a server must be able to
+// keep more of them than the CQ has entries. In-flight operations are bounded (kMaxInFlight,
+// for memory); beyond it, and when the SQ is full, ops wait in `backlog_` (FIFO, doubly linked
+// so that a cancel can take one out) and are issued as others complete. -EBUSY/-EAGAIN from
+// io_uring_enter leave the SQEs in the SQ ring; they go again after reaping. A CQE the kernel
+// could not even keep (its overflow allocation failed: cq.koverflow grows) is a lost wake-up,
+// so the backend stops the process with a message rather than hang.
+//
+// user_data: the op's address (ops are 8-aligned); the op's address | 1 for its linked timeout;
+// kWakeTag for the eventfd read that notify() completes; kCancelTag / kCancelAllTag for
+// ASYNC_CANCEL requests (their results need no action).
+//
+// Per-op state (IoOp::bflags, bcount = CQEs still expected, bres = the op's own result),
+// completion thread only:
+//
+//   submit ──> backlog ──issue()──> in kernel ──last CQE──> done (complete() called)
+//                 └──cancel()──> done (-ECANCELED)    └──cancel()──> ASYNC_CANCEL issued
+#include <liburing.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "backend.hpp"
+
+namespace executor::detail {
+
+namespace {
+
+static_assert(kFsyncDatasync == IORING_FSYNC_DATASYNC);
+
+constexpr std::uint64_t kWakeTag = 1;
+constexpr std::uint64_t kCancelTag = 2;
+constexpr std::uint64_t kCancelAllTag = 3;
+constexpr std::uint64_t kTimeoutBit = 1;
+
+constexpr std::size_t kMaxInFlight = std::size_t{1} << 20;
+
+// IoOp::bflags
+constexpr std::uint32_t kInBacklog = 1u << 0;
+constexpr std::uint32_t kInKernel = 1u << 1;
+constexpr std::uint32_t kCancelIssued = 1u << 2;    // an ASYNC_CANCEL SQE targets the op
+constexpr std::uint32_t kCancelDeferred = 1u << 3;  // in deferred_cancels_ (no SQE was free)
+constexpr std::uint32_t kTimedOut = 1u << 4;        // the linked timeout fired
+constexpr std::uint32_t kDone = 1u << 5;
+
+std::string read_io_uring_disabled() {
+  std::ifstream f("/proc/sys/kernel/io_uring_disabled");
+  std::string v;
+  if (f >> v) return v;
+  return {};
+}
+
+std::string explain_setup_error(int err) {
+  std::string disabled = read_io_uring_disabled();
+  if (err == EPERM && !disabled.empty() && disabled != "0") {
+    return fmt::format(
+        "the kernel disables io_uring (sysctl kernel.io_uring_disabled={}). Set it to 0, or add "
+        "this user to the group named by kernel.io_uring_group",
+        disabled);
+  }
+  if (err == EPERM || err == EACCES) {
+    return "io_uring is blocked for this process, usually by a seccomp profile (Docker's default "
+           "profile blocks it since 2023). Run with a profile that allows io_uring_setup, "
+           "io_uring_enter and io_uring_register";
+  }
+  if (err == ENOSYS) {
+    return "this kernel has no io_uring (built without CONFIG_IO_URING, or older than 5.1)";
+  }
+  if (err == ENOMEM) {
+    return "the ring could not be allocated; older kernels charge it to RLIMIT_MEMLOCK: raise "
+           "`ulimit -l` or use fewer ring entries";
+  }
+  if (err == ENOTSUP) {
+    return "this kernel's io_uring lacks IORING_FEAT_NODROP/EXT_ARG (needs Linux 5.11 or newer)";
+  }
+  return "unexpected error from io_uring_setup";
+}
+
+class UringBackend final : public Backend {
+ public:
+  UringBackend() = default;
+  ~UringBackend() override {
+    if (ring_ready_) io_uring_queue_exit(&ring_);
+    if (event_fd_ >= 0) ::close(event_fd_);
+  }
+
+  // Returns 0 or an errno.
+  int setup(unsigned entries) {
+    entries = std::max(entries, 2u);  // a linked timeout needs two SQEs
+    unsigned cq = std::max(entries * 4, 16u);
+    // Strongest configuration first; older kernels reject unknown flags with EINVAL.
+    const unsigned flag_sets[] = {
+        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
+        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_R_DISABLED,
+        0u,
+    };
+    io_uring_params p{};
+    int r = -EINVAL;
+    for (unsigned flags : flag_sets) {
+      p = io_uring_params{};
+      p.flags = IORING_SETUP_CQSIZE | flags;
+      p.cq_entries = cq;
+      r = io_uring_queue_init_params(entries, &ring_, &p);
+      if (r != -EINVAL) break;
+    }
+    if (r < 0) return -r;
+    ring_ready_ = true;
+    disabled_ = (p.flags & IORING_SETUP_R_DISABLED) != 0;
+    if ((p.features & IORING_FEAT_NODROP) == 0 || (p.features & IORING_FEAT_EXT_ARG) == 0) {
+      return ENOTSUP;
+    }
+    event_fd_ = ::eventfd(0, EFD_CLOEXEC);
+    if (event_fd_ < 0) return errno;
+    return 0;
+  }
+
+  const char* name() const noexcept override { return "io_uring"; }
+
+  int attach_thread() noexcept override {
+    if (disabled_) {
+      // HACK(Debian liburing 2.3 declares io_uring_enable_rings but does not export it): the
+      // raw register call.
+      if (::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr,
+                    0) < 0) {
+        return errno;
+      }
+    }
+    io_uring_register_ring_fd(&ring_);  // optional: saves an fd lookup per io_uring_enter
+    return 0;
+  }
+
+  void submit(IoOp* op) noexcept override {
+    ++in_flight_;
+    op->bflags = 0;
+    op->bcount = 0;
+    op->bres = 0;
+    if (backlog_head_ == nullptr && issue(op)) return;
+    backlog_push(op);
+  }
+
+  void cancel(IoOp* op) noexcept override {
+    std::uint32_t f = op->bflags;
+    if ((f & kDone) != 0 || (op->options & kOpNoCancel) != 0) return;
+    if ((f & kInBacklog) != 0) {
+      backlog_unlink(op);
+      finish(op, -ECANCELED);
+      return;
+    }
+    if ((f & (kCancelIssued | kCancelDeferred)) != 0) return;
+    issue_cancel(op);
+  }
+
+  void cancel_all() noexcept override {
+    // Ops not yet issued complete at once (close ops are still issued: they must happen).
+    for (IoOp* op = backlog_head_; op != nullptr;) {
+      IoOp* next = op->next;
+      if ((op->options & kOpNoCancel) == 0) {
+        backlog_unlink(op);
+        finish(op, -ECANCELED);
+      }
+      op = next;
+    }
+    io_uring_sqe* sqe = get_sqe();
+    if (sqe == nullptr) return;  // the ops then complete on their own (bounded by kStopGrace)
+    io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+    io_uring_sqe_set_data64(sqe, kCancelAllTag);
+  }
+
+  void wait(const TimePoint* deadline) noexcept override {
+    retry_deferred_cancels();
+    issue_backlog();
+    if (!wake_armed_) arm_wake_read();
+    int r;
+    if (deadline != nullptr && *deadline <= std::chrono::steady_clock::now()) {
+      r = io_uring_submit_and_get_events(&ring_);
+    } else {
+      __kernel_timespec ts{};
+      __kernel_timespec* tsp = nullptr;
+      if (deadline != nullptr) {
+        auto d = std::chrono::duration_cast<std::chrono::nanoseconds>(
+            *deadline - std::chrono::steady_clock::now());
+        long long ns = std::max<long long>(d.count(), 0);
+        ts.tv_sec = ns / 1'000'000'000;
+        ts.tv_nsec = ns % 1'000'000'000;
+        tsp = &ts;
+      }
+      io_uring_cqe* cqe = nullptr;
+      r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, tsp, nullptr);
+    }
+    if (r == -EEXIST) {
+      std::fputs("executor: io_uring entered from a thread that is not its issuer\n", stderr);
+      std::abort();
+    }
+    // Other errors (-ETIME, -EINTR, -EBUSY, -EAGAIN) need nothing but reaping: unsubmitted SQEs
+    // stay in the SQ ring and go with the next io_uring_enter.
+    dispatch();
+    issue_backlog();
+  }
+
+  std::size_t in_flight() const noexcept override { return in_flight_; }
+
+  void notify() noexcept override {
+    std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t w = ::write(event_fd_, &one, sizeof one);
+  }
+
+ private:
+  io_uring_sqe* get_sqe() noexcept {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe == nullptr) {
+      io_uring_submit(&ring_);  // SQ full: flush and try again
+      sqe = io_uring_get_sqe(&ring_);
+    }
+    return sqe;
+  }
+
+  void arm_wake_read() noexcept {
+    io_uring_sqe* sqe = get_sqe();
+    if (sqe == nullptr) return;  // retried on the next wait (wake_armed_ stays false)
+    io_uring_prep_read(sqe, event_fd_, &event_buf_, sizeof event_buf_, 0);
+    io_uring_sqe_set_data64(sqe, kWakeTag);
+    wake_armed_ = true;
+  }
+
+  static void prep(IoOp* op, io_uring_sqe* sqe) noexcept {
+    switch (op->opcode) {
+      case IoOpcode::kNop:
+        io_uring_prep_nop(sqe);
+        break;
+      case IoOpcode::kRead:
+        io_uring_prep_read(sqe, op->fd, op->addr, op->len, op->off);
+        break;
+      case IoOpcode::kWrite:
+        io_uring_prep_write(sqe, op->fd, op->addr, op->len, op->off);
+        break;
+      case IoOpcode::kReadv:
+        io_uring_prep_readv(sqe, op->fd, static_cast<const iovec*>(op->addr), op->len, op->off);
+        break;
+      case IoOpcode::kWritev:
+        io_uring_prep_writev(sqe, op->fd, static_cast<const iovec*>(op->addr), op->len, op->off);
+        break;
+      case IoOpcode::kFsync:
+        io_uring_prep_fsync(sqe, op->fd, op->op_flags);
+        break;
+      case IoOpcode::kOpenat:
+        io_uring_prep_openat(sqe, op->fd, static_cast<const char*>(op->addr),
+                             static_cast<int>(op->op_flags), static_cast<mode_t>(op->off));
+        break;
+      case IoOpcode::kClose:
+        io_uring_prep_close(sqe, op->fd);
+        break;
+      case IoOpcode::kStatx:
+        io_uring_prep_statx(sqe, op->fd, static_cast<const char*>(op->addr),
+                            static_cast<int>(op->op_flags), op->len,
+                            static_cast<struct statx*>(op->addr2));
+        break;
+      case IoOpcode::kAccept:
+        io_uring_prep_accept(sqe, op->fd, static_cast<sockaddr*>(op->addr),
+                             static_cast<socklen_t*>(op->addr2), static_cast<int>(op->op_flags));
+        break;
+      case IoOpcode::kConnect:
+        io_uring_prep_connect(sqe, op->fd, static_cast<const sockaddr*>(op->addr), op->len);
+        break;
+      case IoOpcode::kRecv:
+        io_uring_prep_recv(sqe, op->fd, op->addr, op->len, static_cast<int>(op->op_flags));
+        break;
+      case IoOpcode::kSend:
+        io_uring_prep_send(sqe, op->fd, op->addr, op->len, static_cast<int>(op->op_flags));
+        break;
+      case IoOpcode::kRecvmsg:
+        io_uring_prep_recvmsg(sqe, op->fd, static_cast<msghdr*>(op->addr), op->op_flags);
+        break;
+      case IoOpcode::kSendmsg:
+        io_uring_prep_sendmsg(sqe, op->fd, static_cast<const msghdr*>(op->addr), op->op_flags);
+        break;
+    }
+  }
+
+  // Issues the op's SQEs if the in-flight bound and the SQ allow; false leaves it for later.
+  bool issue(IoOp* op) noexcept {
+    bool timed = op->deadline_ns != 0;
+    unsigned sqes = timed ? 2 : 1;
+    if (in_kernel_ >= kMaxInFlight) return false;
+    if (io_uring_sq_space_left(&ring_) < sqes) {
+      io_uring_submit(&ring_);
+      if (io_uring_sq_space_left(&ring_) < sqes) return false;
+    }
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    prep(op, sqe);
+    io_uring_sqe_set_data(sqe, op);
+    if (timed) {
+      sqe->flags |= IOSQE_IO_LINK;
+      // The kernel copies the timespec when it consumes the SQE; the op outlives that.
+      auto* ts = reinterpret_cast<__kernel_timespec*>(&op->bscratch);
+      ts->tv_sec = op->deadline_ns / 1'000'000'000;
+      ts->tv_nsec = op->deadline_ns % 1'000'000'000;
+      io_uring_sqe* t = io_uring_get_sqe(&ring_);
+      io_uring_prep_link_timeout(t, ts, IORING_TIMEOUT_ABS);
+      io_uring_sqe_set_data64(t, reinterpret_cast<std::uintptr_t>(op) | kTimeoutBit);
+    }
+    op->bcount = sqes;
+    op->bflags |= kInKernel;
+    ++in_kernel_;
+    return true;
+  }
+
+  void issue_cancel(IoOp* op) noexcept {
+    io_uring_sqe* sqe = get_sqe();
+    if (sqe == nullptr) {
+      op->bflags |= kCancelDeferred;
+      deferred_cancels_.push_back(op);
+      return;
+    }
+    io_uring_prep_cancel64(sqe, reinterpret_cast<std::uintptr_t>(op), 0);
+    io_uring_sqe_set_data64(sqe, kCancelTag);
+    op->bflags |= kCancelIssued;
+  }
+
+  void retry_deferred_cancels() noexcept {
+    if (deferred_cancels_.empty()) return;
+    std::vector<IoOp*> ops;
+    ops.swap(deferred_cancels_);
+    for (IoOp* op : ops) {
+      op->bflags &= ~kCancelDeferred;
+      issue_cancel(op);
+    }
+  }
+
+  void backlog_push(IoOp* op) noexcept {
+    op->bflags |= kInBacklog;
+    op->next = nullptr;
+    op->prev = backlog_tail_;
+    if (backlog_tail_ != nullptr) {
+      backlog_tail_->next = op;
+    } else {
+      backlog_head_ = op;
+    }
+    backlog_tail_ = op;
+  }
+
+  void backlog_unlink(IoOp* op) noexcept {
+    if (op->prev != nullptr) {
+      op->prev->next = op->next;
+    } else {
+      backlog_head_ = op->next;
+    }
+    if (op->next != nullptr) {
+      op->next->prev = op->prev;
+    } else {
+      backlog_tail_ = op->prev;
+    }
+    op->next = op->prev = nullptr;
+    op->bflags &= ~kInBacklog;
+  }
+
+  void issue_backlog() noexcept {
+    while (IoOp* op = backlog_head_) {
+      backlog_unlink(op);
+      if (op->cancel_requested.load(std::memory_order_relaxed) &&
+          (op->options & kOpNoCancel) == 0) {
+        finish(op, -ECANCELED);  // its cancel request is on the way: never issue it
+        continue;
+      }
+      if (!issue(op)) {
+        // Put it back at the front.
+        op->bflags |= kInBacklog;
+        op->prev = nullptr;
+        op->next = backlog_head_;
+        if (backlog_head_ != nullptr) {
+          backlog_head_->prev = op;
+        } else {
+          backlog_tail_ = op;
+        }
+        backlog_head_ = op;
+        return;
+      }
+    }
+  }
+
+  void finish(IoOp* op, int res) noexcept {
+    op->bflags |= kDone;
+    --in_flight_;
+    op->complete(op, res);  // drops the backend's reference: op may be gone
+  }
+
+  // One of the op's CQEs arrived.
+  void on_op_cqe(IoOp* op) noexcept {
+    if (--op->bcount != 0) return;
+    std::uint32_t f = op->bflags;
+    --in_kernel_;
+    if ((f & kCancelDeferred) != 0) {
+      deferred_cancels_.erase(std::find(deferred_cancels_.begin(), deferred_cancels_.end(), op));
+    }
+    int res = op->bres;
+    if ((f & kTimedOut) != 0 && (res == -ECANCELED || res == -EINTR)) {
+      res = -ETIME;
+    } else if (res == -EINTR && op->cancel_requested.load(std::memory_order_relaxed)) {
+      res = -ECANCELED;  // a cancelled io-wq worker is interrupted by a signal
+    }
+    finish(op, res);
+  }
+
+  void dispatch() noexcept {
+    unsigned head;
+    unsigned seen = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      ++seen;
+      std::uint64_t ud = io_uring_cqe_get_data64(cqe);
+      int res = cqe->res;
+      if (ud == kWakeTag) {
+        wake_armed_ = false;
+      } else if (ud == kCancelTag || ud == kCancelAllTag) {
+        // a cancel request's own result: nothing to do (its target completes separately)
+      } else if ((ud & kTimeoutBit) != 0) {
+        auto* op = reinterpret_cast<IoOp*>(static_cast<std::uintptr_t>(ud & ~kTimeoutBit));
+        if (res == -ETIME) op->bflags |= kTimedOut;
+        on_op_cqe(op);
+      } else {
+        auto* op = reinterpret_cast<IoOp*>(static_cast<std::uintptr_t>(ud));
+        op->bres = res;
+        on_op_cqe(op);
+      }
+    }
+    io_uring_cq_advance(&ring_, seen);
+    // relaxed: the kernel's counter; any non-zero value means a CQE was dropped.
+    if (__atomic_load_n(ring_.cq.koverflow, __ATOMIC_RELAXED) != 0) {
+      std::fputs(
+          "executor: the kernel dropped io_uring completions (CQ overflow allocation "
+          "failed); stopping rather than hanging\n",
+          stderr);
+      std::abort();
+    }
+  }
+
+  io_uring ring_{};
+  bool ring_ready_ = false;
+  bool disabled_ = false;
+  int event_fd_ = -1;
+  std::uint64_t event_buf_ = 0;
+  bool wake_armed_ = false;
+  std::size_t in_flight_ = 0;  // accepted by submit(), not completed
+  std::size_t in_kernel_ = 0;  // issued to the kernel, not completed
+  IoOp* backlog_head_ = nullptr;
+  IoOp* backlog_tail_ = nullptr;
+  std::vector<IoOp*> deferred_cancels_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_uring_backend(unsigned entries, int& err, std::string& why) {
+  auto b = std::make_unique<UringBackend>();
+  err = b->setup(entries);
+  if (err != 0) {
+    why = explain_setup_error(err);
+    return nullptr;
+  }
+  return b;
+}
+
+}  // namespace executor::detail

@@ -1,0 +1,15 @@
+# The whole I/O suite runs against both backends: each tests/io/*_test.cpp executable is
+# registered a second time with EXECUTOR_BACKEND=epoll (ctest names io.<component>.epoll), and
+# the default registration forces io_uring so that a silent fallback cannot pass for it.
+file(GLOB EXECUTOR_IO_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/io/*_test.cpp)
+foreach(source ${EXECUTOR_IO_TESTS})
+  get_filename_component(component ${source} NAME_WE)
+  string(REGEX REPLACE "_test$" "" component ${component})
+  if(component STREQUAL "fallback")
+    continue()  # chooses its backends itself, in child processes
+  endif()
+  set_tests_properties(io.${component} PROPERTIES ENVIRONMENT "EXECUTOR_BACKEND=io_uring")
+  add_test(NAME io.${component}.epoll COMMAND io_${component}_test)
+  set_tests_properties(io.${component}.epoll PROPERTIES
+    ENVIRONMENT "EXECUTOR_BACKEND=epoll" TIMEOUT ${EXECUTOR_TEST_TIMEOUT} LABELS io)
+endforeach()

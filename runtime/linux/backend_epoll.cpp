@@ -165,6 +165,11 @@ class EpollBackend final : public Backend {
     ++in_flight_;
     op->bflags = 0;
     op->bres = 0;
+    if (op->cancel_requested.load(std::memory_order_relaxed) &&
+        (op->options & kOpNoCancel) == 0) {
+      finish(op, -ECANCELED);  // cancelled before it reached us: never start it
+      return;
+    }
     if (op->deadline_ns != 0) {
       op->bflags |= kHasDeadline;
       deadlines_.emplace(op->deadline_ns, op);

@@ -157,6 +157,11 @@ class UringBackend final : public Backend {
     op->bflags = 0;
     op->bcount = 0;
     op->bres = 0;
+    if (op->cancel_requested.load(std::memory_order_relaxed) &&
+        (op->options & kOpNoCancel) == 0) {
+      finish(op, -ECANCELED);  // cancelled before it reached us: never start it
+      return;
+    }
     if (backlog_head_ == nullptr && issue(op)) return;
     backlog_push(op);
   }

@@ -56,6 +56,14 @@ TransferOperation File::read_at(Buffer& buf, std::uint64_t offset) {
 TransferOperation File::write_at(Buffer& buf, std::uint64_t offset) {
   return TransferOperation(fd_, buf, detail::IoOpcode::kWrite, offset, 0, "write");
 }
+TransferOperation File::read(Buffer& buf) {
+  return TransferOperation(fd_, buf, detail::IoOpcode::kRead, static_cast<std::uint64_t>(-1), 0,
+                           "read");
+}
+TransferOperation File::write(Buffer& buf) {
+  return TransferOperation(fd_, buf, detail::IoOpcode::kWrite, static_cast<std::uint64_t>(-1), 0,
+                           "write");
+}
 VectorOperation File::readv_at(std::span<Buffer> bufs, std::uint64_t offset) {
   return VectorOperation(fd_, bufs, offset, false);
 }

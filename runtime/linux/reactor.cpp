@@ -178,8 +178,10 @@ std::size_t Reactor::pending_timers() const noexcept {
 }
 
 void Reactor::drain_queues() noexcept {
-  // Cancels are taken first: a cancel is pushed after its op's submission, so every op in the
-  // taken cancel list is in the submission list taken next (or an earlier one).
+  // Cancels are taken first: a cancel is usually pushed after its op's submission, so the op is
+  // in the submission list taken next (or an earlier one). A token may fire between hooking and
+  // submitting; then the cancel can reach the backend first, which tolerates it (no effect),
+  // and the op, marked cancel_requested, completes with -ECANCELED when it is submitted.
   IoOp* cancels = take_fifo(cancels_, &IoOp::cancel_next);
   IoOp* subs = take_fifo(submissions_, &IoOp::next);
   bool stopping = stop_.load(std::memory_order_acquire);

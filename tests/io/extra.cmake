@@ -13,3 +13,8 @@ foreach(source ${EXECUTOR_IO_TESTS})
   set_tests_properties(io.${component}.epoll PROPERTIES
     ENVIRONMENT "EXECUTOR_BACKEND=epoll" TIMEOUT ${EXECUTOR_TEST_TIMEOUT} LABELS io)
 endforeach()
+
+# The examples are run as programs by io_examples_test.
+target_compile_definitions(io_examples_test PRIVATE
+  EXECUTOR_ECHO_SERVER="$<TARGET_FILE:echo_server>" EXECUTOR_FILE_COPY="$<TARGET_FILE:file_copy>")
+add_dependencies(io_examples_test echo_server file_copy)

@@ -71,6 +71,10 @@ class EXECUTOR_API File {
   [[nodiscard]] TransferOperation read_at(Buffer& buf, std::uint64_t offset);
   // One write of buf's data at `offset`; may write less (yields the count).
   [[nodiscard]] TransferOperation write_at(Buffer& buf, std::uint64_t offset);
+  // At the file's current position (pipes, FIFOs, character devices, eventfd/signalfd): one
+  // read into buf's spare room / one write of buf's data, advancing the position.
+  [[nodiscard]] TransferOperation read(Buffer& buf);
+  [[nodiscard]] TransferOperation write(Buffer& buf);
   // Scatter/gather: fills the buffers' spare room in order / writes their data in order.
   [[nodiscard]] VectorOperation readv_at(std::span<Buffer> bufs, std::uint64_t offset);
   [[nodiscard]] VectorOperation writev_at(std::span<Buffer> bufs, std::uint64_t offset);

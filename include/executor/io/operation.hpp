@@ -8,7 +8,11 @@
 // completed anyway yields its real result: nothing that happened is lost). A timed-out
 // read leaves the buffer as it was.
 //
-// Cancellation: destroying the awaiting coroutine while it is suspended (executor::timeout,
+// Cancellation by token: `.cancel_on(token)`; when the token is cancelled the operation is
+// cancelled in the kernel and yields kCancelled (again: unless it completed anyway). If the
+// token is already cancelled, the operation is not started.
+//
+// Cancellation by destruction: destroying the awaiting coroutine while it is suspended (executor::timeout,
 // JoinHandle::abort_for_combinator, runtime teardown) is always safe: the operation keeps its
 // buffer and its file descriptor until the kernel's final completion arrives, asks the kernel
 // to cancel it, and frees them then. What is lost: the data of a read that completed in that
@@ -35,6 +39,7 @@
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
 
+#include <executor/cancellation_token.hpp>
 #include <executor/detail/fd_ref.hpp>
 #include <executor/detail/io_op.hpp>
 #include <executor/detail/task_header.hpp>
@@ -71,6 +76,17 @@ void io_state_destroy(IoOp* op) noexcept {
   delete static_cast<S*>(op);
 }
 
+// The registration of an operation with a CancellationToken: cancels the op when it fires.
+struct IoCancelHook : CancelCallbackNode {
+  IoCancelHook() noexcept : CancelCallbackNode(&fire) {}
+  static void fire(CancelCallbackNode* n) noexcept {
+    auto* h = static_cast<IoCancelHook*>(n);
+    cancel_io(h->reactor, h->op);
+  }
+  Reactor* reactor = nullptr;
+  IoOp* op = nullptr;
+};
+
 // Largest transfer in one operation (Linux caps read/write at this anyway).
 inline constexpr std::size_t kMaxTransfer = 0x7ffff000;
 
@@ -96,12 +112,14 @@ template <class D, class State, class R>
 class IoOperation {
  public:
   IoOperation() noexcept = default;
-  IoOperation(IoOperation&& o) noexcept : deadline_(o.deadline_) {}  // only before await
+  IoOperation(IoOperation&& o) noexcept  // only before it is awaited
+      : deadline_(o.deadline_), token_(std::move(o.token_)) {}
   IoOperation(const IoOperation&) = delete;
   IoOperation& operator=(const IoOperation&) = delete;
   IoOperation& operator=(IoOperation&&) = delete;
   ~IoOperation() {
     if (state_ != nullptr) {
+      unhook();
       // Destroyed while suspended: the op outlives us; ask the kernel to stop it.
       detail::cancel_io(reactor_, state_);
       detail::io_op_unref(state_);
@@ -119,8 +137,17 @@ class IoOperation {
     deadline_ = t;
     return static_cast<D&&>(*this);
   }
+  // Cancels the operation when `token` is cancelled (see the header comment).
+  D&& cancel_on(const CancellationToken& token) && {
+    token_.emplace(token);
+    return static_cast<D&&>(*this);
+  }
 
   bool await_ready() {
+    if (token_.has_value() && token_->is_cancelled()) {
+      early_.emplace(detail::io_result_error(-ECANCELED, "io", -1));
+      return true;
+    }
     early_ = self().check();
     return early_.has_value();
   }
@@ -140,11 +167,24 @@ class IoOperation {
     s->waker = detail::Waker::current(h);
     reactor_ = r;
     state_ = s;
+    if (token_.has_value()) {
+      // Hooked before the submission (afterwards the op may complete and this frame resume on
+      // another thread). A cancel that fires first only marks the op: the backend then
+      // completes it with -ECANCELED instead of starting it.
+      hook_.reactor = r;
+      hook_.op = s;
+      if (detail::cancel_state_link(token_->state_for_internal_use(), &hook_)) {
+        hooked_ = true;
+      } else {
+        s->cancel_requested.store(true, std::memory_order_relaxed);  // published by the submit
+      }
+    }
     detail::submit_io(r, s);  // publishes the waker: the last thing we do
   }
 
   R await_resume() {
     if (state_ == nullptr) return std::move(*early_);
+    unhook();  // the hook refers to the op: gone before the op may be freed
     State* s = std::exchange(state_, nullptr);
     struct Unref {
       State* s;
@@ -160,8 +200,16 @@ class IoOperation {
 
  private:
   D& self() noexcept { return static_cast<D&>(*this); }
+  void unhook() noexcept {
+    // Waits for a callback another thread is running right now.
+    if (hooked_) detail::cancel_state_unregister(token_->state_for_internal_use(), &hook_);
+    hooked_ = false;
+  }
 
   std::chrono::steady_clock::time_point deadline_{};
+  std::optional<CancellationToken> token_;
+  detail::IoCancelHook hook_;
+  bool hooked_ = false;
   std::optional<R> early_;
   detail::Reactor* reactor_ = nullptr;
   State* state_ = nullptr;

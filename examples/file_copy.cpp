@@ -20,8 +20,8 @@ using namespace executor;
 
 namespace {
 
-Task<absl::Status> copy_stripe(io::File* in, io::File* out, std::uint64_t size,
-                               std::size_t chunk, unsigned stripe, unsigned stripes) {
+Task<absl::Status> copy_stripe(io::File* in, io::File* out, std::uint64_t size, std::size_t chunk,
+                               unsigned stripe, unsigned stripes) {
   io::Buffer buf(chunk);
   for (std::uint64_t off = std::uint64_t{stripe} * chunk; off < size;
        off += std::uint64_t{stripes} * chunk) {

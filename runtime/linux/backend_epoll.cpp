@@ -59,7 +59,6 @@ constexpr std::uint32_t kConnecting = 1u << 3;
 constexpr std::uint32_t kHasDeadline = 1u << 4;
 constexpr std::uint32_t kDone = 1u << 5;
 
-
 std::int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -127,7 +126,7 @@ struct PoolJob : BlockingJob {
   // 0: queued; 1: a pool thread took it; 2: the completion thread took it back (cancelled).
   // acq_rel CAS by both sides: exactly one wins.
   std::atomic<int> claim{0};
-  int res = 0;                  // written by the pool thread before it publishes the job
+  int res = 0;                   // written by the pool thread before it publishes the job
   PoolJob* done_next = nullptr;  // done_ stack link
 };
 
@@ -165,8 +164,7 @@ class EpollBackend final : public Backend {
     ++in_flight_;
     op->bflags = 0;
     op->bres = 0;
-    if (op->cancel_requested.load(std::memory_order_relaxed) &&
-        (op->options & kOpNoCancel) == 0) {
+    if (op->cancel_requested.load(std::memory_order_relaxed) && (op->options & kOpNoCancel) == 0) {
       finish(op, -ECANCELED);  // cancelled before it reached us: never start it
       return;
     }
@@ -293,9 +291,7 @@ class EpollBackend final : public Backend {
     }
   }
 
-  static PoolJob* job_of(IoOp* op) noexcept {
-    return reinterpret_cast<PoolJob*>(op->bscratch[0]);
-  }
+  static PoolJob* job_of(IoOp* op) noexcept { return reinterpret_cast<PoolJob*>(op->bscratch[0]); }
 
   // On a pool thread.
   static void run_job(BlockingJob* b) noexcept {

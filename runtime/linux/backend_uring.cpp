@@ -157,8 +157,7 @@ class UringBackend final : public Backend {
     op->bflags = 0;
     op->bcount = 0;
     op->bres = 0;
-    if (op->cancel_requested.load(std::memory_order_relaxed) &&
-        (op->options & kOpNoCancel) == 0) {
+    if (op->cancel_requested.load(std::memory_order_relaxed) && (op->options & kOpNoCancel) == 0) {
       finish(op, -ECANCELED);  // cancelled before it reached us: never start it
       return;
     }

@@ -221,7 +221,9 @@ Task<int> recv_until_cancelled(TcpStream* s, CancellationToken t) {
   co_return r.ok() ? 1 : (r.status().code() == absl::StatusCode::kCancelled ? 0 : 100);
 }
 
-Task<int> join_int(JoinHandle<int> h) { co_return co_await std::move(h); }
+Task<int> join_int(JoinHandle<int> h) {
+  co_return co_await std::move(h);
+}
 
 TEST(IoRuntime, TokenCancelRacesFromAnotherThread) {
   // The token fires from a plain thread at arbitrary points: before the hook, between hook and

@@ -12,12 +12,12 @@
 // cancelled in the kernel and yields kCancelled (again: unless it completed anyway). If the
 // token is already cancelled, the operation is not started.
 //
-// Cancellation by destruction: destroying the awaiting coroutine while it is suspended (executor::timeout,
-// JoinHandle::abort_for_combinator, runtime teardown) is always safe: the operation keeps its
-// buffer and its file descriptor until the kernel's final completion arrives, asks the kernel
-// to cancel it, and frees them then. What is lost: the data of a read that completed in that
-// window, the Buffer's storage (your Buffer object is left empty), and a connection or file an
-// accept/open produced (it is closed, never leaked).
+// Cancellation by destruction: destroying the awaiting coroutine while it is suspended
+// (executor::timeout, JoinHandle::abort_for_combinator, runtime teardown) is always safe: the
+// operation keeps its buffer and its file descriptor until the kernel's final completion arrives,
+// asks the kernel to cancel it, and frees them then. What is lost: the data of a read that
+// completed in that window, the Buffer's storage (your Buffer object is left empty), and a
+// connection or file an accept/open produced (it is closed, never leaked).
 //
 // Thread safety: an operation is started and awaited by one task. Memory ordering: when the
 // co_await returns, everything the kernel wrote into the buffer is visible.

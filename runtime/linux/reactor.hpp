@@ -68,6 +68,10 @@ class Reactor final : public BackendHost {
   void stop() noexcept;
 
   void submit(IoOp* op) noexcept;
+  // On this runtime's workers, submit() and cancel() only push and leave the completion thread's
+  // wake-up owed; the worker loop pays it after the tasks of its pass ran (before it looks for
+  // work elsewhere or parks), so a burst of submissions costs one wake-up, not one each.
+  void pay_owed_wake() noexcept;
   void cancel(IoOp* op) noexcept;
   void add_timer(TimerNode* n);
   void cancel_timer(TimerNode* n) noexcept;
@@ -82,13 +86,22 @@ class Reactor final : public BackendHost {
 
   void loop() noexcept;
   void wake() noexcept;
+  void wake_soon() noexcept;
   void drain_queues() noexcept;
   void fire_timers(std::chrono::steady_clock::time_point now) noexcept;
   void close_queues() noexcept;
   void complete_closed(IoOp* op) noexcept;
 
+  void loop_locked() noexcept;
+
   RuntimeImpl& rt_;
   std::unique_ptr<Backend> backend_;
+  // Measurement mode (EXECUTOR_URING_SUBMIT=locked, io_uring only): workers call the backend
+  // themselves under backend_mu_ instead of pushing onto the submission stack. closed_ (under
+  // backend_mu_): the completion thread has exited.
+  bool locked_ = false;
+  std::mutex backend_mu_;
+  bool closed_ = false;
   std::thread thread_;
   // --- completion thread only ---
   std::vector<Waker> fired_;  // timers fired in one pass

@@ -41,6 +41,7 @@
 
 #include <executor/cancellation_token.hpp>
 #include <executor/detail/fd_ref.hpp>
+#include <executor/detail/frame_allocator.hpp>
 #include <executor/detail/io_op.hpp>
 #include <executor/detail/task_header.hpp>
 #include <executor/export.hpp>
@@ -52,6 +53,15 @@ namespace executor::detail {
 // The heap state of one operation: the IoOp the backend sees, the waker of the awaiting task,
 // and the backend's result. Holds a reference on the fd it targets until it is freed.
 struct IoState : IoOp {
+  // From the runtime's frame allocator (per-thread magazines): an op allocated on a worker and
+  // freed on another thread costs no malloc/free in the steady state.
+  static void* operator new(std::size_t size) {
+    void* p = allocate_frame(size);
+    if (p == nullptr) throw std::bad_alloc();
+    return p;
+  }
+  static void operator delete(void* p, std::size_t size) noexcept { free_frame(p, size); }
+
   IoState() noexcept = default;
   IoState(const IoState&) = delete;
   IoState& operator=(const IoState&) = delete;

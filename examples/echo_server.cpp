@@ -5,7 +5,7 @@
 // It prints "listening on ADDRESS:PORT" once ready. On SIGTERM/SIGINT it stops accepting,
 // tells every connection to finish, and exits with status 0 once they have.
 #include <signal.h>
-#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -22,16 +22,24 @@ using namespace executor;
 
 namespace {
 
-int g_signal_fd = -1;  // an eventfd the signal handler writes (async-signal-safe)
-
-void on_signal(int) {
-  std::uint64_t one = 1;
-  [[maybe_unused]] ssize_t w = ::write(g_signal_fd, &one, sizeof one);
+// SIGTERM and SIGINT are blocked in every thread and read from a signalfd, so they arrive as
+// ordinary I/O (no async signal handler). The mask is set before main(), hence before
+// EXECUTOR_MAIN's runtime starts its threads, which inherit it.
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
 }
+const bool g_signals_blocked = [] {
+  sigset_t set = stop_signals();
+  return pthread_sigmask(SIG_BLOCK, &set, nullptr) == 0;
+}();
 
 // Completes when SIGTERM or SIGINT arrives, then cancels `stop`.
 Task<void> wait_for_signal(io::File signals, CancellationToken stop) {
-  io::Buffer buf(8);
+  io::Buffer buf(sizeof(signalfd_siginfo));
   absl::StatusOr<std::size_t> n = co_await signals.read(buf);
   if (!n.ok()) std::fprintf(stderr, "echo_server: %s\n", n.status().ToString().c_str());
   stop.cancel();
@@ -61,13 +69,12 @@ Task<int> app(int argc, char** argv) {
     co_return 1;
   }
 
-  g_signal_fd = ::eventfd(0, EFD_CLOEXEC);
-  absl::StatusOr<io::File> signals = io::File::adopt(g_signal_fd);
-  if (!signals.ok()) co_return 1;
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGINT, &sa, nullptr);
+  sigset_t set = stop_signals();
+  absl::StatusOr<io::File> signals = io::File::adopt(::signalfd(-1, &set, SFD_CLOEXEC));
+  if (!g_signals_blocked || !signals.ok()) {
+    std::fprintf(stderr, "echo_server: cannot receive SIGTERM/SIGINT\n");
+    co_return 1;
+  }
 
   CancellationToken stop;
   JoinHandle<void> watcher = spawn(wait_for_signal, std::move(*signals), stop);

@@ -52,6 +52,9 @@ class Backend {
 
   // Any thread: interrupts wait().
   virtual void notify() noexcept = 0;
+  // Before destruction, with nothing in flight: waits until no other thread is still inside a
+  // call that reports to the backend (a pool thread that just handed over a result).
+  virtual void quiesce() noexcept {}
   // Any thread: true when results are waiting to be dispatched (pool completions).
   virtual bool has_ready() const noexcept { return false; }
 };

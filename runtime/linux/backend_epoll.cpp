@@ -41,6 +41,7 @@
 #include <new>
 #include <set>
 #include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -304,6 +305,10 @@ class EpollBackend final : public Backend {
     }
     job->res = run_blocking(job->op);
     EpollBackend* self = job->backend;
+    // Counted before the result is published, so the backend (and its host) outlive our last
+    // access below even though the op may complete, and the runtime stop, right after the push.
+    // release/acquire: pairs with quiesce().
+    self->reporting_.fetch_add(1, std::memory_order_relaxed);
     PoolJob* head = self->done_.load(std::memory_order_relaxed);
     do {
       job->done_next = head;
@@ -312,6 +317,12 @@ class EpollBackend final : public Backend {
     } while (!self->done_.compare_exchange_weak(head, job, std::memory_order_seq_cst,
                                                 std::memory_order_relaxed));
     self->host_.backend_wake();
+    self->reporting_.fetch_sub(1, std::memory_order_release);
+  }
+
+  void quiesce() noexcept override {
+    // acquire: pairs with the release decrement in run_job (its last access to this object).
+    while (reporting_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   }
 
   void drain_pool_results() noexcept {
@@ -505,6 +516,7 @@ class EpollBackend final : public Backend {
   std::set<std::pair<std::int64_t, IoOp*>> deadlines_;
   WaitList pool_ops_;  // ops handed to the pool and not yet completed
   alignas(64) std::atomic<PoolJob*> done_{nullptr};
+  std::atomic<unsigned> reporting_{0};  // pool threads between publishing and their last access
 };
 
 }  // namespace

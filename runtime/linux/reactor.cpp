@@ -100,7 +100,12 @@ Reactor::~Reactor() {
   stop();
   // Ops still in flight after the grace period may yet be written by the kernel or finished by
   // a pool thread that reports to the backend: leave both allocated rather than risk that.
-  if (backend_->in_flight() > 0) (void)backend_.release();
+  if (backend_->in_flight() > 0) {
+    (void)backend_.release();
+    return;
+  }
+  backend_->quiesce();  // backend_ stays set meanwhile: a late backend_wake() may use it
+  backend_.reset();
 }
 
 void Reactor::start() {

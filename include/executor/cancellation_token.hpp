@@ -186,6 +186,10 @@ class EXECUTOR_API CancellationToken {
 class CancelledAwaiter {
  public:
   explicit CancelledAwaiter(CancellationToken token) noexcept : token_(std::move(token)) {}
+  // Movable until awaited (e.g. into executor::when_any); a suspended awaiter never moves because
+  // it lives in a suspended frame.
+  CancelledAwaiter(CancelledAwaiter&& o) noexcept : token_(o.token_) {}
+  CancelledAwaiter& operator=(CancelledAwaiter&&) = delete;
   CancelledAwaiter(const CancelledAwaiter&) = delete;
   CancelledAwaiter& operator=(const CancelledAwaiter&) = delete;
   ~CancelledAwaiter() {

@@ -13,4 +13,6 @@
 #include <executor/task.hpp>
 #include <executor/task_result_bundle.hpp>
 #include <executor/timeout.hpp>
+#include <executor/when_all.hpp>
+#include <executor/when_any.hpp>
 #include <executor/yield.hpp>

@@ -5,7 +5,7 @@
 #   baseline_uring_bench   raw single-thread liburing: io_nop, file_read
 #   baseline_uring_echo_server  raw single-thread liburing tcp_echo server
 #   baseline_asio_bench    Boost.Asio (io_uring backend, C++20 coroutines, 2 threads):
-#                          spawn_join, spawn_join_batched, yield
+#                          spawn_join, spawn_join_batched, yield, ping_pong, mutex
 #   baseline_asio_timers   Boost.Asio: timers
 #
 # Boost is a bench-only dependency: the library never links it, and without Boost (Debian's

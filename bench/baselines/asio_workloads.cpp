@@ -2,9 +2,19 @@
 // ../shared/BENCHMARKS.md, with the same names and parameters as executor's binaries:
 //   spawn_join, spawn_join_batched   bench/core_spawn_join_bench.cpp
 //   yield                            bench/core_yield_bench.cpp
+//   ping_pong                        bench/sync_ping_pong_bench.cpp
+//   mutex                            bench/sync_mutex_bench.cpp
 // io_nop has no Asio equivalent (Asio exposes no io_uring NOP).
+//
+// Asio has no async mutex and no mpsc channel type of its own name; the equivalents a user
+// would write are its thread-safe concurrent_channel: ping_pong uses two of capacity 1 (like
+// executor's bounded mpsc channels of capacity 1), and the mutex is a capacity-1 channel holding
+// one token (lock = receive the token, unlock = send it back).
 #include <cstdint>
+#include <tuple>
 #include <vector>
+
+#include <boost/asio/experimental/as_tuple.hpp>
 
 #include "asio_context.hpp"
 #include "common/harness.hpp"
@@ -83,6 +93,61 @@ asio::awaitable<std::int64_t> yield_all() {
   co_return total;
 }
 
+constexpr std::int64_t kRoundTrips = 1'000'000;
+using ValueChannel =
+    asio::experimental::concurrent_channel<void(boost::system::error_code, std::int64_t)>;
+
+asio::awaitable<void> pong(ValueChannel& in, ValueChannel& out) {
+  for (;;) {
+    auto [ec, v] = co_await in.async_receive(asio::experimental::as_tuple(asio::use_awaitable));
+    if (ec) co_return;  // closed: the ping side is done
+    co_await out.async_send(boost::system::error_code{}, v + 1, asio::use_awaitable);
+  }
+}
+
+asio::awaitable<std::int64_t> ping_pong(std::int64_t n) {
+  auto ex = co_await asio::this_coro::executor;
+  ValueChannel to_pong(ex, 1);
+  ValueChannel to_ping(ex, 1);
+  Latch pong_done(ex, 1);
+  asio::co_spawn(ex, pong(to_pong, to_ping),
+                 [&pong_done](std::exception_ptr) { pong_done.arrive(); });
+  std::int64_t v = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    co_await to_pong.async_send(boost::system::error_code{}, v, asio::use_awaitable);
+    v = co_await to_ping.async_receive(asio::use_awaitable);
+  }
+  to_pong.close();
+  co_await pong_done.wait();
+  co_return v;
+}
+
+constexpr int kMutexTasks = 8;
+constexpr int kMutexPerTask = 100'000;
+using TokenChannel = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+
+asio::awaitable<void> incrementer(TokenChannel& lock, std::int64_t& counter, int n) {
+  for (int i = 0; i < n; ++i) {
+    co_await lock.async_receive(asio::use_awaitable);  // lock: take the token
+    ++counter;
+    lock.try_send(boost::system::error_code{});  // unlock: give it back (never full)
+  }
+}
+
+asio::awaitable<std::int64_t> mutex_contended() {
+  auto ex = co_await asio::this_coro::executor;
+  TokenChannel lock(ex, 1);
+  lock.try_send(boost::system::error_code{});  // the mutex starts unlocked
+  std::int64_t counter = 0;
+  Latch latch(ex, kMutexTasks);
+  for (int i = 0; i < kMutexTasks; ++i) {
+    asio::co_spawn(ex, incrementer(lock, counter, kMutexPerTask),
+                   [&latch](std::exception_ptr) { latch.arrive(); });
+  }
+  co_await latch.wait();
+  co_return counter;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -97,6 +162,16 @@ int main(int argc, char** argv) {
           {"spawn_join_batched", kTasks, 3,
            [&] {
              bench::check(pool.block_on(spawn_join_in_batches()) == kExpectedSum, "sum");
+           }},
+          {"ping_pong", kRoundTrips, 5,
+           [&] {
+             bench::check(pool.block_on(ping_pong(kRoundTrips)) == kRoundTrips, "count");
+           }},
+          {"mutex", std::int64_t{kMutexTasks} * kMutexPerTask, 5,
+           [&] {
+             bench::check(
+                 pool.block_on(mutex_contended()) == std::int64_t{kMutexTasks} * kMutexPerTask,
+                 "lost increments");
            }},
           {"yield", std::int64_t{kYieldTasks} * kYields, 3,
            [&] {

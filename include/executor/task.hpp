@@ -17,6 +17,11 @@
 // Example:
 //   executor::Task<int> answer() { co_return 42; }
 //   executor::Task<void> caller() { int v = co_await answer(); }
+//
+// HACK(GCC 12 miscompiles a co_await that is itself an if/while/switch condition, e.g.
+// `if (co_await ready())`: the coroutine hangs or jumps to a bad resume point; seen with this
+// Task at -O0 and -O2, reproduced in docs/architecture.md): bind the result first,
+// `bool ok = co_await ready(); if (ok) ...`, or use a declaration as the condition.
 #pragma once
 
 #include <coroutine>

@@ -3,7 +3,8 @@
 //   auto [tx, rx] = executor::sync::mpsc::channel<Job>(64);
 //   auto tx2 = tx.clone();
 //   Job j = ...;
-//   if (!co_await tx.send(std::move(j))) { /* closed: j is still ours */ }
+//   bool sent = co_await tx.send(std::move(j));  // (GCC 12: never co_await in a condition)
+//   if (!sent) { /* closed: j is still ours */ }
 //   while (std::optional<Job> job = co_await rx.recv()) run(*job);   // ends when closed+drained
 //
 // Design

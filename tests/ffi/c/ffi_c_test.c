@@ -26,7 +26,7 @@ static int failures = 0;
 
 /* The last error as a static string ("" if none). */
 static const char* last_error(void) {
-  static char buf[512];
+  static _Thread_local char buf[512]; /* several test threads call this at once */
   size_t n = executor_last_error_length();
   if (n == 0) return "";
   if (n > sizeof buf || executor_last_error_message(buf, sizeof buf) != (int)n) return "<?>";

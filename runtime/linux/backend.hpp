@@ -34,8 +34,8 @@ class Backend {
   // Cancels everything in flight (shutdown).
   virtual void cancel_all() noexcept = 0;
   // Flushes submissions, waits until an event, notify() or `deadline` (nullptr: no deadline;
-  // a past deadline: do not block), and dispatches completions.
-  virtual void wait(const TimePoint* deadline) noexcept = 0;
+  // a past deadline: do not block), and dispatches completions. Returns how many ops completed.
+  virtual std::size_t wait(const TimePoint* deadline) noexcept = 0;
   // Ops accepted by submit() that have not completed yet.
   virtual std::size_t in_flight() const noexcept = 0;
 
@@ -47,7 +47,7 @@ class Backend {
   virtual void flush() noexcept {}
   virtual void wait_shared(const TimePoint* deadline, std::mutex& mu) noexcept {
     std::lock_guard lock(mu);
-    wait(deadline);
+    (void)wait(deadline);
   }
 
   // Any thread: interrupts wait().

@@ -206,7 +206,8 @@ class EpollBackend final : public Backend {
     }
   }
 
-  void wait(const TimePoint* deadline) noexcept override {
+  std::size_t wait(const TimePoint* deadline) noexcept override {
+    std::size_t before = in_flight_;
     std::int64_t limit = -1;  // ns from now; -1 = forever
     std::int64_t now = now_ns();
     if (deadline != nullptr) {
@@ -252,6 +253,7 @@ class EpollBackend final : public Backend {
     }
     drain_pool_results();
     expire_deadlines();
+    return before - in_flight_;
   }
 
   std::size_t in_flight() const noexcept override { return in_flight_; }

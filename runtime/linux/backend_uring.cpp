@@ -197,7 +197,7 @@ class UringBackend final : public Backend {
     io_uring_sqe_set_data64(sqe, kCancelAllTag);
   }
 
-  void wait(const TimePoint* deadline) noexcept override {
+  std::size_t wait(const TimePoint* deadline) noexcept override {
     retry_deferred_cancels();
     issue_backlog();
     if (!wake_armed_) arm_wake_read();
@@ -224,8 +224,10 @@ class UringBackend final : public Backend {
     }
     // Other errors (-ETIME, -EINTR, -EBUSY, -EAGAIN) need nothing but reaping: unsubmitted SQEs
     // stay in the SQ ring and go with the next io_uring_enter.
+    std::size_t before = in_flight_;
     dispatch();
     issue_backlog();
+    return before - in_flight_;
   }
 
   std::size_t in_flight() const noexcept override { return in_flight_; }

@@ -237,7 +237,7 @@ std::size_t Reactor::pending_timers() const noexcept {
   return timers_.size();
 }
 
-void Reactor::drain_queues() noexcept {
+std::size_t Reactor::drain_queues() noexcept {
   // Cancels are taken first: a cancel is usually pushed after its op's submission, so the op is
   // in the submission list taken next (or an earlier one). A token may fire between hooking and
   // submitting; then the cancel can reach the backend first, which tolerates it (no effect),
@@ -245,8 +245,10 @@ void Reactor::drain_queues() noexcept {
   IoOp* cancels = take_fifo(cancels_, &IoOp::cancel_next);
   IoOp* subs = take_fifo(submissions_, &IoOp::next);
   bool stopping = stop_.load(std::memory_order_acquire);
+  std::size_t taken = 0;
   while (subs != nullptr) {
     IoOp* next = subs->next;
+    ++taken;
     if (stopping) {
       complete_closed(subs);
     } else {
@@ -254,11 +256,31 @@ void Reactor::drain_queues() noexcept {
     }
     subs = next;
   }
+  std::size_t n = 0;
   while (cancels != nullptr) {
     IoOp* next = cancels->cancel_next;
     backend_->cancel(cancels);
     io_op_unref(cancels);
     cancels = next;
+    ++n;
+  }
+  return n + taken;
+}
+
+bool Reactor::spin_for_work() noexcept {
+  auto until = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      // relaxed: only a hint; the exchange in drain_queues() acquires.
+      if (submissions_.load(std::memory_order_relaxed) != nullptr ||
+          cancels_.load(std::memory_order_relaxed) != nullptr || backend_->has_ready()) {
+        return true;
+      }
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    if (std::chrono::steady_clock::now() >= until) return false;
   }
 }
 
@@ -299,8 +321,9 @@ void Reactor::loop() noexcept {
   RuntimeImpl::BatchScope batch(rt_);  // schedule() from this thread batches into the inject queue
   bool draining = false;
   Clock::time_point stop_deadline{};
+  bool busy = false;  // the last pass took or completed ops
   for (;;) {
-    drain_queues();
+    busy = drain_queues() > 0 || busy;
     Clock::time_point now = Clock::now();
     fire_timers(now);
     batch.flush();
@@ -322,6 +345,15 @@ void Reactor::loop() noexcept {
       }
     }
 
+    // Just busy (ops taken or completed): workers are likely to submit again within
+    // microseconds (their tasks were just woken). Look for that briefly before paying for a
+    // sleep and their eventfd write.
+    if (busy && !draining && spin_for_work()) {
+      backend_->wait(&past_);
+      busy = true;
+      continue;
+    }
+
     // Going to sleep: announce it, then re-check everything a producer may have published.
     sleeping_.store(true, std::memory_order_seq_cst);
     bool runnable = submissions_.load(std::memory_order_seq_cst) != nullptr ||
@@ -334,10 +366,9 @@ void Reactor::loop() noexcept {
     }
     if (runnable) {
       sleeping_.store(false, std::memory_order_relaxed);
-      Clock::time_point past = Clock::time_point::min();
-      backend_->wait(&past);
+      busy = backend_->wait(&past_) > 0 || busy;
     } else {
-      backend_->wait(deadline == Clock::time_point::max() ? nullptr : &deadline);
+      busy = backend_->wait(deadline == Clock::time_point::max() ? nullptr : &deadline) > 0;
       sleeping_.store(false, std::memory_order_relaxed);
     }
   }

@@ -83,11 +83,15 @@ class Reactor final : public BackendHost {
 
  private:
   static constexpr std::chrono::seconds kStopGrace{5};
+  // How long the completion thread looks for new submissions after a busy pass before it
+  // sleeps (see loop()).
+  static constexpr std::chrono::microseconds kSpin{50};
 
   void loop() noexcept;
   void wake() noexcept;
   void wake_soon() noexcept;
-  void drain_queues() noexcept;
+  std::size_t drain_queues() noexcept;  // returns the ops and cancels taken
+  bool spin_for_work() noexcept;
   void fire_timers(std::chrono::steady_clock::time_point now) noexcept;
   void close_queues() noexcept;
   void complete_closed(IoOp* op) noexcept;
@@ -105,6 +109,7 @@ class Reactor final : public BackendHost {
   std::thread thread_;
   // --- completion thread only ---
   std::vector<Waker> fired_;  // timers fired in one pass
+  const std::chrono::steady_clock::time_point past_ = std::chrono::steady_clock::time_point::min();
 
   alignas(64) std::atomic<IoOp*> submissions_{nullptr};
   alignas(64) std::atomic<IoOp*> cancels_{nullptr};

@@ -43,8 +43,6 @@ void BM_ExecutorNop(benchmark::State& state) {
   Runtime rt({.workers = static_cast<unsigned>(state.range(0))});
   for (auto _ : state) rt.block_on(batch());
   state.SetItemsProcessed(state.iterations() * kInFlight * kPerTask);
-  const char* mode = std::getenv("EXECUTOR_URING_SUBMIT");
-  state.SetLabel(mode != nullptr ? mode : "queue");
 }
 BENCHMARK(BM_ExecutorNop)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 

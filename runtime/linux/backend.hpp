@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include <executor/detail/io_op.hpp>
@@ -39,17 +38,6 @@ class Backend {
   // Ops accepted by submit() that have not completed yet.
   virtual std::size_t in_flight() const noexcept = 0;
 
-  // --- Measurement mode "workers submit under a lock" (EXECUTOR_URING_SUBMIT=locked) -------
-  // submit()/cancel()/cancel_all()/in_flight() are then called under `mu` from any thread, and
-  // the completion thread waits with wait_shared(), which blocks for completions without the
-  // lock and dispatches them with it. io_uring only.
-  // Hands the SQEs prepared so far to the kernel.
-  virtual void flush() noexcept {}
-  virtual void wait_shared(const TimePoint* deadline, std::mutex& mu) noexcept {
-    std::lock_guard lock(mu);
-    (void)wait(deadline);
-  }
-
   // Any thread: interrupts wait().
   virtual void notify() noexcept = 0;
   // Before destruction, with nothing in flight: waits until no other thread is still inside a
@@ -69,10 +57,8 @@ class BackendHost {
 };
 
 // io_uring with `entries` SQ entries (CQ 4x). Returns nullptr and sets `err` (an errno) and
-// `why` (a sentence naming cause and remedy) when the ring cannot be set up. `shared_submit`:
-// several threads will submit under a lock (no SINGLE_ISSUER).
-std::unique_ptr<Backend> make_uring_backend(unsigned entries, bool shared_submit, int& err,
-                                            std::string& why);
+// `why` (a sentence naming cause and remedy) when the ring cannot be set up.
+std::unique_ptr<Backend> make_uring_backend(unsigned entries, int& err, std::string& why);
 // The epoll fallback (sockets by readiness, files on a blocking pool). Throws
 // std::system_error if even epoll/eventfd fail.
 std::unique_ptr<Backend> make_epoll_backend(BackendHost& host);

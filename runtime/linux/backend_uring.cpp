@@ -108,7 +108,7 @@ class UringBackend final : public Backend {
   }
 
   // Returns 0 or an errno.
-  int setup(unsigned entries, bool shared_submit) {
+  int setup(unsigned entries) {
     entries = std::max(entries, 2u);  // a linked timeout needs two SQEs
     unsigned cq = std::max(entries * 4, 16u);
     // Strongest configuration first; older kernels reject unknown flags with EINVAL.
@@ -120,7 +120,6 @@ class UringBackend final : public Backend {
     io_uring_params p{};
     int r = -EINVAL;
     for (unsigned flags : flag_sets) {
-      if (shared_submit && flags != 0) continue;  // several issuers
       p = io_uring_params{};
       p.flags = IORING_SETUP_CQSIZE | flags;
       p.cq_entries = cq;
@@ -129,7 +128,6 @@ class UringBackend final : public Backend {
     }
     if (r < 0) return -r;
     ring_ready_ = true;
-    shared_submit_ = shared_submit;
     disabled_ = (p.flags & IORING_SETUP_R_DISABLED) != 0;
     if ((p.features & IORING_FEAT_NODROP) == 0 || (p.features & IORING_FEAT_EXT_ARG) == 0) {
       return ENOTSUP;
@@ -150,9 +148,7 @@ class UringBackend final : public Backend {
         return errno;
       }
     }
-    // Optional: saves an fd lookup per io_uring_enter. The registration is per thread, so not
-    // when workers enter the ring too.
-    if (!shared_submit_) io_uring_register_ring_fd(&ring_);
+    io_uring_register_ring_fd(&ring_);  // optional: saves an fd lookup per io_uring_enter
     return 0;
   }
 
@@ -231,40 +227,6 @@ class UringBackend final : public Backend {
   }
 
   std::size_t in_flight() const noexcept override { return in_flight_; }
-
-  void flush() noexcept override {
-    if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
-  }
-
-  void wait_shared(const TimePoint* deadline, std::mutex& mu) noexcept override {
-    {
-      std::lock_guard lock(mu);
-      retry_deferred_cancels();
-      issue_backlog();
-      if (!wake_armed_) arm_wake_read();
-      flush();
-    }
-    if (deadline == nullptr || *deadline > std::chrono::steady_clock::now()) {
-      // Waits for a CQE without touching the SQ (EXT_ARG: no timeout SQE), so workers may
-      // submit meanwhile.
-      __kernel_timespec ts{};
-      __kernel_timespec* tsp = nullptr;
-      if (deadline != nullptr) {
-        auto d = std::chrono::duration_cast<std::chrono::nanoseconds>(
-            *deadline - std::chrono::steady_clock::now());
-        long long ns = std::max<long long>(d.count(), 0);
-        ts.tv_sec = ns / 1'000'000'000;
-        ts.tv_nsec = ns % 1'000'000'000;
-        tsp = &ts;
-      }
-      io_uring_cqe* cqe = nullptr;
-      io_uring_wait_cqe_timeout(&ring_, &cqe, tsp);
-    }
-    std::lock_guard lock(mu);
-    dispatch();
-    issue_backlog();
-    flush();
-  }
 
   void notify() noexcept override {
     std::uint64_t one = 1;
@@ -503,7 +465,6 @@ class UringBackend final : public Backend {
   io_uring ring_{};
   bool ring_ready_ = false;
   bool disabled_ = false;
-  bool shared_submit_ = false;
   int event_fd_ = -1;
   std::uint64_t event_buf_ = 0;
   bool wake_armed_ = false;
@@ -516,10 +477,9 @@ class UringBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_uring_backend(unsigned entries, bool shared_submit, int& err,
-                                            std::string& why) {
+std::unique_ptr<Backend> make_uring_backend(unsigned entries, int& err, std::string& why) {
   auto b = std::make_unique<UringBackend>();
-  err = b->setup(entries, shared_submit);
+  err = b->setup(entries);
   if (err != 0) {
     why = explain_setup_error(err);
     return nullptr;

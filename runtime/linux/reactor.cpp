@@ -74,15 +74,10 @@ Reactor::Reactor(RuntimeImpl& rt, unsigned entries) : rt_(rt) {
     throw std::invalid_argument(fmt::format(
         "executor: EXECUTOR_BACKEND={:?} is not a backend (use io_uring, epoll or auto)", mode));
   }
-  const char* submit_env = std::getenv("EXECUTOR_URING_SUBMIT");
-  bool locked = submit_env != nullptr && std::string_view(submit_env) == "locked";
   int err = 0;
   std::string why;
-  backend_ = make_uring_backend(entries, locked, err, why);
-  if (backend_ != nullptr) {
-    locked_ = locked;
-    return;
-  }
+  backend_ = make_uring_backend(entries, err, why);
+  if (backend_ != nullptr) return;
   std::string msg = fmt::format("cannot set up io_uring ({}): {}", std::strerror(err), why);
   if (mode == "io_uring" || !fallback_allowed(err)) {
     throw std::system_error(err, std::generic_category(), "executor: " + msg);
@@ -114,12 +109,7 @@ void Reactor::start() {
   thread_ = std::thread([this, &attached] {
     int err = backend_->attach_thread();
     attached.set_value(err);
-    if (err != 0) return;
-    if (locked_) {
-      loop_locked();
-    } else {
-      loop();
-    }
+    if (err == 0) loop();
   });
   int err = result.get();
   if (err != 0) {
@@ -152,22 +142,6 @@ void Reactor::complete_closed(IoOp* op) noexcept {
 }
 
 void Reactor::submit(IoOp* op) noexcept {
-  if (locked_) {
-    std::unique_lock lock(backend_mu_);
-    if (closed_) {
-      lock.unlock();
-      complete_closed(op);
-      return;
-    }
-    if (stop_.load(std::memory_order_acquire)) {
-      lock.unlock();
-      complete_closed(op);
-      return;
-    }
-    backend_->submit(op);
-    backend_->flush();  // one io_uring_enter per submission: the price of this design
-    return;
-  }
   if (!push(submissions_, op, &IoOp::next)) {
     complete_closed(op);
     return;
@@ -195,14 +169,6 @@ void Reactor::pay_owed_wake() noexcept {
 void Reactor::cancel(IoOp* op) noexcept {
   // acq_rel: the first requester wins; later ones (an orphaning after a token cancel) no-op.
   if (op->cancel_requested.exchange(true, std::memory_order_acq_rel)) return;
-  if (locked_) {
-    std::lock_guard lock(backend_mu_);  // the caller's reference keeps op alive meanwhile
-    if (!closed_) {
-      backend_->cancel(op);
-      backend_->flush();
-    }
-    return;
-  }
   io_op_ref(op);  // the queued request's reference
   if (!push(cancels_, op, &IoOp::cancel_next)) {
     io_op_unref(op);  // closed: the op has completed or will complete as cancelled
@@ -373,47 +339,6 @@ void Reactor::loop() noexcept {
     }
   }
   close_queues();
-  batch.flush();
-}
-
-// The completion thread in the "workers submit under a lock" measurement mode: no submission
-// stacks; it waits for CQEs without the lock and dispatches them with it.
-void Reactor::loop_locked() noexcept {
-  using Clock = std::chrono::steady_clock;
-  ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-  RuntimeImpl::BatchScope batch(rt_);
-  bool draining = false;
-  Clock::time_point stop_deadline{};
-  for (;;) {
-    Clock::time_point now = Clock::now();
-    fire_timers(now);
-    batch.flush();
-    if (stop_.load(std::memory_order_acquire)) {
-      std::lock_guard lock(backend_mu_);
-      if (!draining) {
-        draining = true;
-        backend_->cancel_all();
-        backend_->flush();
-        stop_deadline = now + kStopGrace;
-      }
-      if (backend_->in_flight() == 0 || now >= stop_deadline) break;
-    }
-    sleeping_.store(true, std::memory_order_seq_cst);
-    bool runnable = !draining && stop_.load(std::memory_order_seq_cst);
-    Clock::time_point deadline = draining ? stop_deadline : Clock::time_point::max();
-    {
-      std::lock_guard lock(timer_mu_);
-      if (TimerNode* top = timers_.top()) deadline = std::min(deadline, top->deadline);
-    }
-    Clock::time_point past = Clock::time_point::min();
-    backend_->wait_shared(runnable                               ? &past
-                          : deadline == Clock::time_point::max() ? nullptr
-                                                                 : &deadline,
-                          backend_mu_);
-    sleeping_.store(false, std::memory_order_relaxed);
-  }
-  std::lock_guard lock(backend_mu_);
-  closed_ = true;
   batch.flush();
 }
 

@@ -11,7 +11,9 @@
 // enters the ring, io_uring runs with SINGLE_ISSUER (+DEFER_TASKRUN). Cancel requests use a
 // second stack (IoOp::cancel_next) so that an op can be cancelled while it still sits in the
 // submission stack. (The alternative, workers submitting under a lock, was measured slower: see
-// docs/architecture.md.)
+// docs/architecture.md.) A worker does not even wake the thread per op: it owes the wake-up and
+// pays it after its pass over ready tasks (pay_owed_wake), and the thread, after a busy pass,
+// looks at its stacks for kSpin before it sleeps.
 //
 // Timers are a mutex-protected binary heap (TimerHeap); the backend's wait is bounded by the
 // earliest deadline. Inserting a new earliest timer wakes the thread (if asleep).
@@ -96,16 +98,8 @@ class Reactor final : public BackendHost {
   void close_queues() noexcept;
   void complete_closed(IoOp* op) noexcept;
 
-  void loop_locked() noexcept;
-
   RuntimeImpl& rt_;
   std::unique_ptr<Backend> backend_;
-  // Measurement mode (EXECUTOR_URING_SUBMIT=locked, io_uring only): workers call the backend
-  // themselves under backend_mu_ instead of pushing onto the submission stack. closed_ (under
-  // backend_mu_): the completion thread has exited.
-  bool locked_ = false;
-  std::mutex backend_mu_;
-  bool closed_ = false;
   std::thread thread_;
   // --- completion thread only ---
   std::vector<Waker> fired_;  // timers fired in one pass

@@ -1,12 +1,14 @@
 # Standalone benchmark programs and the baselines (included by bench/CMakeLists.txt).
 #
 #   timers_executor        the `timers` workload (wall time, peak RSS, mean overshoot)
+#   echo_server_executor   executor's tcp_echo server (2 workers, one task per connection)
 #   loadgen                the tcp_echo load generator (used against every echo server)
 #   baseline_uring_bench   raw single-thread liburing: io_nop, file_read
 #   baseline_uring_echo_server  raw single-thread liburing tcp_echo server
 #   baseline_asio_bench    Boost.Asio (io_uring backend, C++20 coroutines, 2 threads):
 #                          spawn_join, spawn_join_batched, yield, ping_pong, mutex
 #   baseline_asio_timers   Boost.Asio: timers
+#   baseline_asio_echo_server   Boost.Asio: tcp_echo server
 #
 # Boost is a bench-only dependency: the library never links it, and without Boost (Debian's
 # libboost1.81-dev, installed by `./tools/dev bench`) the Asio targets are skipped. Sanitizer
@@ -44,6 +46,11 @@ if(Boost_FOUND)
   executor_add_bench_program(baseline_asio_timers
     ${CMAKE_CURRENT_SOURCE_DIR}/baselines/asio_timers.cpp)
   target_link_libraries(baseline_asio_timers PRIVATE executor_bench_asio)
+
+  executor_add_bench_program(baseline_asio_echo_server
+    ${CMAKE_CURRENT_SOURCE_DIR}/baselines/asio_echo_server.cpp)
+  target_link_libraries(baseline_asio_echo_server PRIVATE executor_bench_asio absl::flags
+                                                          absl::flags_parse)
 else()
   if(EXECUTOR_SANITIZE STREQUAL "")
     message(STATUS "Boost 1.81 not found: the Boost.Asio baselines are not built "
@@ -51,7 +58,7 @@ else()
   endif()
 endif()
 
-# --- tcp_echo: the load generator and the raw liburing echo server -------------------------
+# --- tcp_echo: the load generator, executor's server and the raw liburing server -------------------------
 executor_add_bench_program(loadgen ${CMAKE_CURRENT_SOURCE_DIR}/loadgen/loadgen.cpp)
 target_link_libraries(loadgen PRIVATE absl::flags absl::flags_parse absl::flags_usage)
 
@@ -60,3 +67,8 @@ executor_add_bench_program(baseline_uring_echo_server
 target_include_directories(baseline_uring_echo_server PRIVATE ${EXECUTOR_URING_INCLUDE_DIR})
 target_link_libraries(baseline_uring_echo_server PRIVATE absl::flags absl::flags_parse
                                                          ${EXECUTOR_URING_LIBRARY})
+
+executor_add_bench_program(echo_server_executor
+  ${CMAKE_CURRENT_SOURCE_DIR}/programs/echo_server_executor.cpp)
+target_link_libraries(echo_server_executor PRIVATE executor_internal absl::flags
+                                                   absl::flags_parse)

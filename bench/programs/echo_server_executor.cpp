@@ -1,0 +1,77 @@
+// Workload `tcp_echo` (../shared/BENCHMARKS.md), executor's server: the program a user writes
+// with executor::io (as examples/echo_server.cpp does), measured from outside by bench/loadgen.
+//
+//   echo_server_executor --port=7000 [--host=127.0.0.1]
+//
+// 2 worker threads; one accept loop; one task per connection that receives into a 4 KiB buffer
+// and sends back what arrived (send_all loops on short sends), like the raw liburing baseline
+// (bench/baselines/uring_echo_server.cpp) and the Asio one (bench/baselines/asio_echo_server.cpp).
+// TCP_NODELAY on every accepted socket, as in both baselines. Runs until killed (the bench driver
+// sends SIGTERM); there is deliberately no graceful shutdown path (no cancellation token on the
+// receives), because the baselines have none either.
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include <absl/flags/flag.h>
+#include <absl/flags/parse.h>
+
+#include <executor/executor.hpp>
+#include <executor/io/io.hpp>
+
+#include "common/net.hpp"
+
+ABSL_FLAG(std::string, host, "127.0.0.1", "listen address (loopback only)");
+ABSL_FLAG(int, port, 7000, "listen port");
+
+namespace {
+
+using namespace executor;
+
+constexpr std::size_t kBufferSize = 4096;  // as in the baselines
+
+Task<void> serve(io::TcpStream conn) {
+  (void)conn.set_nodelay(true);
+  io::Buffer buf(kBufferSize);
+  for (;;) {
+    buf.clear();
+    absl::StatusOr<std::size_t> n = co_await conn.recv(buf);
+    if (!n.ok() || *n == 0) co_return;  // error, or the client closed
+    if (!(co_await conn.send_all(buf)).ok()) co_return;
+  }
+}
+
+Task<int> app(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  std::string host = absl::GetFlag(FLAGS_host);
+  int port = absl::GetFlag(FLAGS_port);
+  sockaddr_storage check;
+  socklen_t check_len;
+  if (!bench::loopback_address(host, port, check, check_len)) {
+    std::fprintf(stderr, "--host must be a loopback address and --port in 1..65535\n");
+    co_return 2;
+  }
+  absl::StatusOr<io::SocketAddress> addr = io::SocketAddress::parse(
+      host == "localhost" ? "127.0.0.1" : host, static_cast<std::uint16_t>(port));
+  if (!addr.ok()) {
+    std::fprintf(stderr, "echo_server_executor: %s\n", addr.status().ToString().c_str());
+    co_return 2;
+  }
+  absl::StatusOr<io::TcpListener> listener = io::TcpListener::bind(*addr);
+  if (!listener.ok()) {
+    std::fprintf(stderr, "echo_server_executor: %s\n", listener.status().ToString().c_str());
+    co_return 1;
+  }
+  for (;;) {
+    absl::StatusOr<io::TcpStream> conn = co_await listener->accept();
+    if (!conn.ok()) {
+      std::fprintf(stderr, "echo_server_executor: %s\n", conn.status().ToString().c_str());
+      continue;  // e.g. EMFILE: keep serving the others
+    }
+    spawn(serve, std::move(*conn)).detach();
+  }
+}
+
+}  // namespace
+
+EXECUTOR_MAIN_WITH(app, (executor::MainOptions{.workers = 2}))

@@ -1,6 +1,7 @@
 // executor::sleep(duration) and executor::sleep_until(time_point): suspend the task until the
-// steady clock reaches the deadline. Never wakes early; wakes as soon after the deadline as the
-// completion thread can (it runs with 1 ns timer slack).
+// steady clock reaches the deadline. Never wakes early. The runtime's timers have a granularity
+// of 65.5 us: a sleep is woken at the end of the timer tick holding its deadline (at most one
+// tick late), plus the time a worker takes to get to it.
 //
 // Cancellation: destroying a suspended sleep disarms its timer (no allocation, nothing leaks).
 // Thread safety: only inside a task of a Runtime.

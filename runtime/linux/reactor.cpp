@@ -178,21 +178,27 @@ void Reactor::cancel(IoOp* op) noexcept {
 }
 
 void Reactor::add_timer(TimerNode* n) {
-  bool earliest;
+  bool sooner;
   {
     std::lock_guard lock(timer_mu_);
     n->owner = this;
-    timers_.push(n);
-    earliest = timers_.top() == n;
+    timers_.insert(n);
+    // The completion thread only needs a wake-up if it sleeps (or is about to) past this timer.
+    sooner = TimerWheel::due_time(n) < wait_deadline_;
   }
-  if (earliest) wake();
+  if (sooner) wake();
 }
 
 void Reactor::cancel_timer(TimerNode* n) noexcept {
+  // acquire: pairs with the release store in TimerWheel::poll. Seeing kNotQueued means the
+  // completion thread has taken the waker and will not touch the node again (or the node was
+  // never queued), so the caller may free it: the common case, a sleep that completed, costs no
+  // lock.
+  if (n->slot.load(std::memory_order_acquire) == TimerNode::kNotQueued) return;
   Waker dropped;
   {
     std::lock_guard lock(timer_mu_);
-    if (n->heap_index == TimerNode::kNotQueued) return;  // fired (or never armed)
+    if (n->slot.load(std::memory_order_relaxed) == TimerNode::kNotQueued) return;  // just fired
     timers_.remove(n);
     dropped = std::move(n->waker);
   }
@@ -270,11 +276,8 @@ void Reactor::fire_timers(std::chrono::steady_clock::time_point now) noexcept {
   fired_.clear();
   {
     std::lock_guard lock(timer_mu_);
-    while (TimerNode* top = timers_.top()) {
-      if (top->deadline > now) break;
-      timers_.pop();
-      fired_.push_back(std::move(top->waker));
-    }
+    wait_deadline_ = std::chrono::steady_clock::time_point::min();  // awake: no wake-ups needed
+    timers_.poll(now, [this](TimerNode* n) { fired_.push_back(std::move(n->waker)); });
   }
   for (Waker& w : fired_) w.wake();  // after unlocking: waking may take the inject lock
   fired_.clear();
@@ -328,7 +331,9 @@ void Reactor::loop() noexcept {
     Clock::time_point deadline = draining ? stop_deadline : Clock::time_point::max();
     {
       std::lock_guard lock(timer_mu_);
-      if (TimerNode* top = timers_.top()) deadline = std::min(deadline, top->deadline);
+      deadline = std::min(deadline, timers_.next_due());
+      // From here until fire_timers() resets it, add_timer() wakes us for anything due sooner.
+      wait_deadline_ = deadline;
     }
     if (runnable) {
       sleeping_.store(false, std::memory_order_relaxed);

@@ -15,8 +15,11 @@
 // pays it after its pass over ready tasks (pay_owed_wake), and the thread, after a busy pass,
 // looks at its stacks for kSpin before it sleeps.
 //
-// Timers are a mutex-protected binary heap (TimerHeap); the backend's wait is bounded by the
-// earliest deadline. Inserting a new earliest timer wakes the thread (if asleep).
+// Timers are a hierarchical timing wheel (TimerWheel: O(1) insert and cancel, 65.5 us ticks)
+// under timer_mu_; the backend's wait is bounded by the end of the earliest occupied tick, and
+// each wake-up fires every timer whose tick has ended. Before sleeping the thread records that
+// bound in wait_deadline_; add_timer() wakes it only for a timer due before it. Cancelling a
+// timer that has fired takes no lock (TimerNode::slot, see cancel_timer).
 //
 // Wake-up: `sleeping_` implements the Dekker handshake: the thread stores true, then re-checks
 // its stacks, timers and the backend; a producer publishes, then exchanges it to false, and
@@ -26,8 +29,9 @@
 // io_uring and falls back to epoll, with one log line, when setup fails with EPERM, EACCES,
 // ENOSYS or ENOMEM.
 //
-// Fields: backend_ internals, fired_ — completion thread only after start(); timers_ (under
-// timer_mu_); submissions_, cancels_, sleeping_, stop_ — any thread, atomically.
+// Fields: backend_ internals, fired_ — completion thread only after start(); timers_,
+// wait_deadline_ (under timer_mu_); submissions_, cancels_, sleeping_, stop_ — any thread,
+// atomically.
 //
 // Shutdown (stop(), called after the runtime has torn its tasks down, so every in-flight op is
 // orphaned): the thread cancels everything in flight, keeps dispatching until the backend has
@@ -50,7 +54,7 @@
 #include <executor/detail/timer_node.hpp>
 
 #include "backend.hpp"
-#include "timer_heap.hpp"
+#include "timer_wheel.hpp"
 
 namespace executor::detail {
 
@@ -111,7 +115,10 @@ class Reactor final : public BackendHost {
   std::atomic<bool> stop_{false};
 
   mutable std::mutex timer_mu_;
-  TimerHeap timers_;
+  TimerWheel timers_;  // under timer_mu_
+  // The deadline the completion thread sleeps until (min() while it is awake); under timer_mu_.
+  std::chrono::steady_clock::time_point wait_deadline_ =
+      std::chrono::steady_clock::time_point::min();
 };
 
 }  // namespace executor::detail

@@ -101,7 +101,7 @@ RuntimeImpl::BatchScope::~BatchScope() {
 }
 void RuntimeImpl::BatchScope::flush() noexcept {
   if (n_ == 0) return;
-  rt_.wakes_.push_batch(first_, last_, n_);
+  rt_.wakes_.push_chain(first_, n_);
   std::size_t n = n_;
   first_ = last_ = nullptr;
   n_ = 0;
@@ -186,36 +186,27 @@ TaskHeader* RuntimeImpl::find_task(Worker& w) noexcept {
 }
 
 TaskHeader* RuntimeImpl::take_wake(Worker& w) noexcept {
-  if (TaskHeader* t = w.wakes) {
-    w.wakes = t->queue_next;
-    return t;
-  }
+  if (w.wakes_pos != w.wakes_n) return w.wakes[w.wakes_pos++];
   if (wakes_.size() == 0) return nullptr;
   // A small share, so the other workers get theirs too.
   std::size_t share = wakes_.size() / workers_.size() + 1;
-  std::size_t n = 0;
-  TaskHeader* first = wakes_.pop_batch(std::min<std::size_t>(share, 32), n);
-  if (first == nullptr) return nullptr;
-  w.wakes = first->queue_next;
-  return first;
+  std::size_t n = wakes_.pop_batch(w.wakes, std::min<std::size_t>(share, Worker::kWakeBatch));
+  if (n == 0) return nullptr;
+  w.wakes_pos = 1;
+  w.wakes_n = static_cast<std::uint32_t>(n);
+  return w.wakes[0];
 }
 
 TaskHeader* RuntimeImpl::take_from_inject(Worker& w) noexcept {
   if (inject_.size() == 0) return nullptr;
-  // Take a fair share, at most 128: popping walks the intrusive list under the queue's lock, one
-  // cache miss per task; run the first, queue the rest locally.
+  // Take a fair share, at most 128 (a copy of pointers under the queue's lock); run the first,
+  // queue the rest locally.
   std::size_t share = inject_.size() / workers_.size() + 1;
-  std::size_t max = std::min<std::size_t>(share, 128);
-  std::size_t n = 0;
-  TaskHeader* first = inject_.pop_batch(max, n);
-  if (first == nullptr) return nullptr;
-  TaskHeader* t = first->queue_next;
-  while (t != nullptr) {
-    TaskHeader* next = t->queue_next;
-    w.queue.push_back(t, inject_);
-    t = next;
-  }
-  return first;
+  TaskHeader* batch[128];
+  std::size_t n = inject_.pop_batch(batch, std::min<std::size_t>(share, 128));
+  if (n == 0) return nullptr;
+  for (std::size_t i = 1; i < n; ++i) w.queue.push_back(batch[i], inject_);
+  return batch[0];
 }
 
 TaskHeader* RuntimeImpl::steal(Worker& w) noexcept {
@@ -374,8 +365,8 @@ void RuntimeImpl::teardown() noexcept {
     }
     // Queued tasks: some never ran (so they are not in the registry); cancel those too.
     for (auto& w : workers_) {
-      while (TaskHeader* t = w->wakes) {
-        w->wakes = t->queue_next;
+      while (w->wakes_pos != w->wakes_n) {
+        TaskHeader* t = w->wakes[w->wakes_pos++];
         any = true;
         teardown_task(t);
         release_queued(t);
@@ -387,14 +378,12 @@ void RuntimeImpl::teardown() noexcept {
       });
     }
     for (InjectQueue* q : {&inject_, &wakes_}) {
-      std::size_t n = 0;
-      while (TaskHeader* t = q->pop_batch(1024, n)) {
+      TaskHeader* batch[256];
+      while (std::size_t n = q->pop_batch(batch, 256)) {
         any = true;
-        while (t != nullptr) {
-          TaskHeader* next = t->queue_next;
-          teardown_task(t);
-          release_queued(t);
-          t = next;
+        for (std::size_t i = 0; i < n; ++i) {
+          teardown_task(batch[i]);
+          release_queued(batch[i]);
         }
       }
     }

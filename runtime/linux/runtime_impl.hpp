@@ -63,9 +63,12 @@ struct Worker {
   bool searching = false;                  // this worker's thread only
   std::uint32_t tick = 0;                  // this worker's thread only
   std::uint64_t rng = 0;                   // this worker's thread only
-  // A few tasks taken from the wake queue, run before the local queue (this thread only; linked
-  // through queue_next).
-  TaskHeader* wakes = nullptr;
+  // A few tasks taken from the wake queue, run before the local queue: wakes[wakes_pos ..
+  // wakes_n) (this thread only).
+  static constexpr std::size_t kWakeBatch = 32;
+  TaskHeader* wakes[kWakeBatch];
+  std::uint32_t wakes_pos = 0;
+  std::uint32_t wakes_n = 0;
   // Tasks spawned / finished on this worker's thread: single writer (release store), summed by
   // live_tasks() (acquire loads).
   alignas(64) std::atomic<std::uint64_t> spawned{0};

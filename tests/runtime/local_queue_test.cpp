@@ -30,12 +30,10 @@ std::vector<std::unique_ptr<TaskHeader>> make_tasks(std::size_t n) {
 
 std::size_t drain_inject(InjectQueue& q, std::vector<int>& seen) {
   std::size_t total = 0;
-  std::size_t n = 0;
-  while (TaskHeader* t = q.pop_batch(1024, n)) {
-    for (; t != nullptr; t = t->queue_next) {
-      ++seen[t->id];
-      ++total;
-    }
+  TaskHeader* batch[1024];
+  while (std::size_t n = q.pop_batch(batch, 1024)) {
+    for (std::size_t i = 0; i < n; ++i) ++seen[batch[i]->id];
+    total += n;
   }
   return total;
 }

@@ -8,9 +8,10 @@
 // pushes fill the tail segment, pops copy pointers out of the head segment. Neither side reads
 // the tasks themselves, so the critical section is a copy of pointers; an intrusive list would
 // make every pop walk `queue_next` through cold task headers under the lock, one cache miss per
-// task (it was the largest item of the timers and spawn_join profiles). A drained segment is kept
-// as a spare, so a steady stream allocates nothing; bursts allocate one segment per 1,023 tasks
-// and free them as they drain.
+// task (it was the largest item of the timers and spawn_join profiles). Drained segments are kept
+// as spares, up to kMaxSpares (128 KiB), so a steady stream and repeated bursts of up to 16,000
+// tasks allocate nothing; larger bursts allocate one segment per 1,023 tasks and free the excess
+// as they drain.
 //
 // Out of memory: a push never fails. If a segment cannot be allocated, tasks go to an intrusive
 // overflow chain (TaskHeader::queue_next) instead, and keep going there until the chain drains,
@@ -34,13 +35,14 @@ namespace executor::detail {
 class InjectQueue {
  public:
   static constexpr std::size_t kSegmentSlots = 1023;
+  static constexpr std::size_t kMaxSpares = 16;
 
   InjectQueue() = default;
   InjectQueue(const InjectQueue&) = delete;
   InjectQueue& operator=(const InjectQueue&) = delete;
   ~InjectQueue() {
     while (head_ != nullptr) delete std::exchange(head_, head_->next);
-    delete spare_;
+    while (spares_ != nullptr) delete std::exchange(spares_, spares_->next);
   }
 
   void push(TaskHeader* t) noexcept {
@@ -101,8 +103,10 @@ class InjectQueue {
           }
           Segment* done = std::exchange(head_, head_->next);
           head_pos_ = 0;
-          if (spare_ == nullptr) {
-            spare_ = done;
+          if (num_spares_ < kMaxSpares) {
+            done->next = spares_;
+            spares_ = done;
+            ++num_spares_;
           } else {
             done->next = drained;
             drained = done;
@@ -132,7 +136,8 @@ class InjectQueue {
   void fail_allocations_for_testing() noexcept {
     std::lock_guard lock(mu_);
     fail_allocations_ = true;
-    delete std::exchange(spare_, nullptr);
+    while (spares_ != nullptr) delete std::exchange(spares_, spares_->next);
+    num_spares_ = 0;
   }
 
  private:
@@ -141,10 +146,13 @@ class InjectQueue {
     TaskHeader* slots[kSegmentSlots];
   };
 
-  // Appends a segment (the spare, or a new one); false when out of memory.
+  // Appends a segment (a spare, or a new one); false when out of memory.
   bool grow() noexcept {
-    Segment* s = std::exchange(spare_, nullptr);
-    if (s == nullptr && (fail_allocations_ || (s = new (std::nothrow) Segment) == nullptr)) {
+    Segment* s = spares_;
+    if (s != nullptr) {
+      spares_ = s->next;
+      --num_spares_;
+    } else if (fail_allocations_ || (s = new (std::nothrow) Segment) == nullptr) {
       return false;
     }
     s->next = nullptr;
@@ -164,7 +172,8 @@ class InjectQueue {
   std::size_t head_pos_ = 0;
   Segment* tail_ = nullptr;  // pushes to tail_->slots[tail_pos_]
   std::size_t tail_pos_ = 0;
-  Segment* spare_ = nullptr;          // one drained segment kept for reuse
+  Segment* spares_ = nullptr;  // drained segments kept for reuse (linked by next)
+  std::size_t num_spares_ = 0;
   TaskHeader* chain_head_ = nullptr;  // overflow after an allocation failure (queue_next)
   TaskHeader* chain_tail_ = nullptr;
   bool fail_allocations_ = false;

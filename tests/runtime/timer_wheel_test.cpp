@@ -53,7 +53,7 @@ TEST(TimerWheel, FiresAtTheEndOfTheDeadlinesTickNeverBefore) {
   EXPECT_NE(n->slot.load(), TimerNode::kNotQueued);
   std::int64_t due = (deadline / kTick + 1) * kTick;
   // next_due() is the end of the deadline's tick, or earlier when the timer must first cascade
-  // down a level (it crossed a 256-tick boundary).
+  // down a level (it crossed a 1,024-tick boundary).
   ASSERT_LE(f.wheel.next_due(), at(due));
   EXPECT_EQ(f.poll(deadline), 0u);  // at the deadline, but its tick has not ended
   EXPECT_EQ(f.wheel.next_due(), at(due));
@@ -65,7 +65,8 @@ TEST(TimerWheel, FiresAtTheEndOfTheDeadlinesTickNeverBefore) {
 }
 
 TEST(TimerWheel, CascadesFromEveryLevel) {
-  // One timer per level: 1 tick, ~1 s, ~1 h, ~1 day, ~1 year, ~100 years ahead.
+  // Timers on every level: 1 tick (level 0), 1 s (1), 1 h (2), 1 day and 1 year (3), 100 years
+  // (4) ahead.
   Fixture f;
   f.poll(kStart);
   std::vector<std::int64_t> ahead = {kTick,

@@ -182,7 +182,7 @@ WORKLOADS: list[Workload] = [
         "4 KiB random reads from a 256 MiB file in the page cache, 32 in flight",
         [rate("reads/s")],
         [
-            Impl("executor", gb("io_file_read_bench", "file_read")),
+            Impl("executor", gb("runtime_file_read_bench", "file_read")),
             Impl("asio", gb("baseline_asio_bench", "file_read")),
             Impl("uring", gb("baseline_uring_bench", "file_read")),
         ],
@@ -286,6 +286,11 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 10.0) -> N
     raise RunError(f"the server did not listen on port {port} within {timeout:.0f} s")
 
 
+QUICK_OPS_FRACTION = 0.1
+ECHO_SECONDS = 5.0  # shared/BENCHMARKS.md
+QUICK_ECHO_SECONDS = 1.0
+
+
 class Runner:
     def __init__(self, bench_dir: Path, quick: bool, verbose: bool):
         self.bench_dir = bench_dir
@@ -304,7 +309,11 @@ class Runner:
         if impl.kind == "echo":
             return self.run_echo(workload, impl, argv)
         if self.quick:
+            # One timed iteration; the I/O workloads (the only ones that honour it) also run a
+            # tenth of their operations per iteration, the same for every implementation.
             argv.append("--iterations=1")
+            if impl.kind == "gbench":
+                argv.append(f"--ops_fraction={QUICK_OPS_FRACTION}")
         out = run_process(argv, timeout=600)
         lines = [l for l in parse_lines(out) if l.get("workload") == workload.name]
         if not lines:
@@ -312,7 +321,7 @@ class Runner:
         return lines[-1]
 
     def run_echo(self, workload: Workload, impl: Impl, argv: list[str]) -> dict:
-        seconds = 2 if self.quick else 5
+        seconds = QUICK_ECHO_SECONDS if self.quick else ECHO_SECONDS
         port = free_port()
         server = subprocess.Popen(
             argv + [f"--port={port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -399,7 +408,10 @@ def fmt_value(v: float | None, metric: Metric) -> str:
 def fmt_ratio(r: dict | None) -> str:
     if not r:
         return "—"
-    return f"{r['median']:.2f}× ({r['min']:.2f}–{r['max']:.2f})"
+    def f(x: float) -> str:
+        return f"{x:.2f}" if x >= 0.1 else f"{x:.3f}"
+
+    return f"{f(r['median'])}× ({f(r['min'])}–{f(r['max'])})"
 
 
 def fmt_rss(kb: float | None) -> str:
@@ -548,7 +560,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build-dir", default="build/release", type=Path)
     ap.add_argument("--quick", action="store_true",
-                    help="one timed iteration per process, 2 s echo runs (under 2 minutes)")
+                    help="one timed iteration per process, a tenth of the I/O workloads' "
+                    "operations, 1 s echo runs (under 2 minutes)")
     ap.add_argument("--pairs", type=int, default=5,
                     help="rounds of alternating runs per workload (at least 5)")
     ap.add_argument("--only", default="",

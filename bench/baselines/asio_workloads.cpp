@@ -4,20 +4,33 @@
 //   yield                            bench/core_yield_bench.cpp
 //   ping_pong                        bench/sync_ping_pong_bench.cpp
 //   mutex                            bench/sync_mutex_bench.cpp
+//   file_read                        bench/runtime_file_read_bench.cpp
 // io_nop has no Asio equivalent (Asio exposes no io_uring NOP).
+//
+// file_read uses asio::random_access_file (io_uring file operations). Asio I/O objects may not
+// be used from two threads at once, so each of the 32 reading coroutines gets its own
+// random_access_file (a dup of one descriptor), opened once, outside the timed runs.
 //
 // Asio has no async mutex and no mpsc channel type of its own name; the equivalents a user
 // would write are its thread-safe concurrent_channel: ping_pong uses two of capacity 1 (like
 // executor's bounded mpsc channels of capacity 1), and the mutex is a capacity-1 channel holding
 // one token (lock = receive the token, unlock = send it back).
+#include <unistd.h>
+
 #include <cstdint>
+#include <memory>
 #include <tuple>
 #include <vector>
 
 #include <boost/asio/experimental/as_tuple.hpp>
 
 #include "asio_context.hpp"
+#include "common/data_file.hpp"
 #include "common/harness.hpp"
+
+#if !defined(BOOST_ASIO_HAS_FILE)
+#error "the Asio file_read baseline needs asio::random_access_file (BOOST_ASIO_HAS_FILE)"
+#endif
 
 namespace {
 
@@ -148,10 +161,47 @@ asio::awaitable<std::int64_t> mutex_contended() {
   co_return counter;
 }
 
+constexpr int kReadStreams = bench::kReadStreams;
+
+// Stream s: one 4 KiB buffer, one read in flight at a time, the offsets bench::Offsets(s + 1)
+// yields (the same streams as executor's tasks and the raw ring's slots).
+asio::awaitable<std::int64_t> read_stream(asio::random_access_file& f, unsigned s,
+                                          std::int64_t reads) {
+  bench::Offsets offsets(s + 1);
+  auto buf = std::make_unique<char[]>(bench::kBlockSize);
+  std::int64_t ok = 0;
+  for (std::int64_t i = 0; i < reads; ++i) {
+    auto [ec, n] =
+        co_await f.async_read_some_at(offsets.next(), asio::buffer(buf.get(), bench::kBlockSize),
+                                      asio::experimental::as_tuple(asio::use_awaitable));
+    if (!ec && n == bench::kBlockSize) ++ok;
+  }
+  co_return ok;
+}
+
+asio::awaitable<std::int64_t> file_reads(std::vector<asio::random_access_file>& files,
+                                         std::int64_t reads) {
+  auto ex = co_await asio::this_coro::executor;
+  std::vector<std::int64_t> oks(kReadStreams, 0);
+  Latch latch(ex, kReadStreams);
+  for (unsigned s = 0; s < kReadStreams; ++s) {
+    asio::co_spawn(ex, read_stream(files[s], s, reads / kReadStreams),
+                   [&oks, &latch, s](std::exception_ptr, std::int64_t n) {
+                     oks[s] = n;
+                     latch.arrive();
+                   });
+  }
+  co_await latch.wait();
+  std::int64_t total = 0;
+  for (std::int64_t n : oks) total += n;
+  co_return total;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Pool pool(2);
+  std::vector<asio::random_access_file> files;  // opened on first use only
   return bench::run_main(
       argc, argv, "asio",
       {
@@ -178,5 +228,18 @@ int main(int argc, char** argv) {
              bench::check(pool.block_on(yield_all()) == std::int64_t{kYieldTasks} * kYields,
                           "yield count");
            }},
+          {"file_read", bench::kReadsPerIteration, 3,
+           [&] {
+             if (files.empty()) {
+               int fd = bench::open_data_file();
+               for (int s = 0; s < kReadStreams; ++s) {
+                 files.emplace_back(pool.context(), ::dup(fd));
+               }
+               ::close(fd);
+             }
+             std::int64_t n = bench::scaled_ops(bench::kReadsPerIteration, kReadStreams);
+             bench::check(pool.block_on(file_reads(files, n)) == n, "read results");
+           },
+           kReadStreams},
       });
 }

@@ -2,7 +2,8 @@
 // (atomically: written under a temporary name, then renamed) at $EXECUTOR_BENCH_FILE or
 // /tmp/executor-bench-file_read-256MiB.dat, and read through once by the caller's warm-up so it
 // is in the page cache. The random offsets (4 KiB aligned) are the same for every
-// implementation: a fixed xorshift sequence.
+// implementation: each of the 32 streams of reads in flight (a task, a coroutine, a ring slot)
+// s = 0..31 reads the fixed xorshift sequence Offsets(s + 1).
 #pragma once
 
 #include <fcntl.h>
@@ -22,6 +23,10 @@ namespace bench {
 inline constexpr std::uint64_t kFileSize = 256ull << 20;
 inline constexpr std::uint32_t kBlockSize = 4096;
 inline constexpr std::uint64_t kBlocks = kFileSize / kBlockSize;
+// Reads in flight (one per stream) and reads per timed iteration (before --ops_fraction).
+inline constexpr int kReadStreams = 32;
+inline constexpr std::int64_t kReadsPerIteration = 256'000;
+static_assert(kReadsPerIteration % kReadStreams == 0);
 
 inline std::string data_file_path() {
   if (const char* p = std::getenv("EXECUTOR_BENCH_FILE")) return p;

@@ -3,6 +3,10 @@
 //
 //  * each workload has fixed parameters (../shared/BENCHMARKS.md) and a fixed iteration count
 //    (`--iterations=N` overrides it; the bench driver's --quick mode passes 1);
+//  * `--ops_fraction=F` (0 < F <= 1; the driver's --quick mode passes 0.1) shortens each
+//    iteration of the workloads that opt in (Workload::ops_multiple > 0, the I/O workloads):
+//    they run scaled_ops(ops, multiple) operations instead of `ops` — the same count for every
+//    implementation, with unchanged parameters (in-flight count, sizes);
 //  * one untimed warm-up run precedes the timed iterations (first-touch page faults and heap
 //    growth are then paid by the warm-up for every implementation alike);
 //  * time is wall-clock (UseRealTime): the work runs on other threads;
@@ -36,7 +40,23 @@ struct Workload {
   std::int64_t ops;           // operations per iteration (tasks, yields, NOPs, ...)
   int iterations;             // timed iterations per process
   std::function<void()> run;  // one iteration; aborts the process if the result is wrong
+  // > 0: the workload honours --ops_fraction; an iteration then runs
+  // scaled_ops(ops, ops_multiple) operations (run() must ask scaled_ops for its count).
+  std::int64_t ops_multiple = 0;
 };
+
+namespace detail {
+inline double ops_fraction = 1.0;  // --ops_fraction, set by run_main before any run
+}  // namespace detail
+
+// `full` scaled by --ops_fraction, rounded to a multiple of `multiple` (at least one multiple).
+inline std::int64_t scaled_ops(std::int64_t full, std::int64_t multiple) {
+  auto n =
+      static_cast<std::int64_t>(
+          static_cast<double>(full) * detail::ops_fraction / static_cast<double>(multiple) + 0.5) *
+      multiple;
+  return n < multiple ? multiple : n;
+}
 
 // Prints a failure and exits: a benchmark whose result is wrong must not report a number.
 [[noreturn]] inline void fail(const char* what) {
@@ -78,7 +98,8 @@ class LineReporter : public benchmark::ConsoleReporter {
 }  // namespace detail
 
 // Registers `workloads`, runs those selected by --benchmark_filter, prints the lines above.
-// Extra flag: --iterations=N (timed iterations per workload; default: each workload's own).
+// Extra flags: --iterations=N (timed iterations per workload; default: each workload's own),
+// --ops_fraction=F (see above).
 inline int run_main(int argc, char** argv, const char* impl, std::vector<Workload> workloads) {
   int iterations_override = 0;
   std::vector<char*> args;
@@ -91,6 +112,16 @@ inline int run_main(int argc, char** argv, const char* impl, std::vector<Workloa
       }
       continue;
     }
+    if (std::strncmp(argv[i], "--ops_fraction=", 15) == 0) {
+      char* end = nullptr;
+      double f = std::strtod(argv[i] + 15, &end);
+      if (end == argv[i] + 15 || *end != '\0' || !(f > 0 && f <= 1)) {
+        std::fprintf(stderr, "--ops_fraction must be a number in (0, 1]\n");
+        return 2;
+      }
+      detail::ops_fraction = f;
+      continue;
+    }
     args.push_back(argv[i]);
   }
   int n = static_cast<int>(args.size());
@@ -101,6 +132,7 @@ inline int run_main(int argc, char** argv, const char* impl, std::vector<Workloa
   table = std::move(workloads);
   detail::LineReporter reporter(impl);
   for (Workload& w : table) {
+    if (w.ops_multiple > 0) w.ops = scaled_ops(w.ops, w.ops_multiple);
     reporter.ops_[w.name] = w.ops;
     Workload* wp = &w;
     benchmark::RegisterBenchmark(w.name.c_str(),

@@ -54,6 +54,12 @@ IoOp* take_fifo(std::atomic<IoOp*>& stack, IoOp* IoOp::*link) noexcept {
   return fifo;
 }
 
+// A time point as ns since the clock's epoch; time_point::max() maps to Reactor::kNeverDue.
+std::int64_t ns_since_epoch(std::chrono::steady_clock::time_point t) noexcept {
+  if (t == std::chrono::steady_clock::time_point::max()) return INT64_MAX;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
 // This worker pushed onto a stack without waking the completion thread (see pay_owed_wake).
 thread_local Reactor* tl_owed_wake = nullptr;
 
@@ -184,9 +190,32 @@ void Reactor::add_timer(TimerNode* n) {
     n->owner = this;
     timers_.insert(n);
     // The completion thread only needs a wake-up if it sleeps (or is about to) past this timer.
-    sooner = TimerWheel::due_time(n) < wait_deadline_;
+    auto due = TimerWheel::due_time(n);
+    sooner = due < wait_deadline_;
+    std::int64_t due_ns = ns_since_epoch(due);
+    // relaxed: a hint (see fire_due_timers); the lock orders it with the other writers.
+    if (due_ns < next_due_ns_.load(std::memory_order_relaxed)) {
+      next_due_ns_.store(due_ns, std::memory_order_relaxed);
+    }
   }
   if (sooner) wake();
+}
+
+void Reactor::fire_due_timers() noexcept {
+  // relaxed: only a hint. A stale value costs a useless lock (too early) or leaves the timers to
+  // the completion thread, which fires them by its own deadline anyway (too late).
+  std::int64_t due = next_due_ns_.load(std::memory_order_relaxed);
+  if (due == kNeverDue) return;
+  auto now = std::chrono::steady_clock::now();
+  if (ns_since_epoch(now) < due) return;
+  std::unique_lock lock(timer_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return;  // the completion thread (or another worker) is firing
+  // While the scope lives, wake() appends to a chain (no locks, no user code), so waking under
+  // timer_mu_ is safe; the scope's destructor hands the chain to the wake queue after unlocking.
+  RuntimeImpl::BatchScope batch(rt_);
+  timers_.poll(now, [](TimerNode* n) { n->waker.wake(); });
+  next_due_ns_.store(ns_since_epoch(timers_.next_due()), std::memory_order_relaxed);
+  lock.unlock();
 }
 
 void Reactor::cancel_timer(TimerNode* n) noexcept {
@@ -278,6 +307,8 @@ void Reactor::fire_timers(std::chrono::steady_clock::time_point now) noexcept {
     std::lock_guard lock(timer_mu_);
     wait_deadline_ = std::chrono::steady_clock::time_point::min();  // awake: no wake-ups needed
     timers_.poll(now, [this](TimerNode* n) { fired_.push_back(std::move(n->waker)); });
+    // relaxed: a hint (see fire_due_timers).
+    next_due_ns_.store(ns_since_epoch(timers_.next_due()), std::memory_order_relaxed);
   }
   for (Waker& w : fired_) w.wake();  // after unlocking: waking may take the inject lock
   fired_.clear();

@@ -18,8 +18,10 @@
 // Timers are a hierarchical timing wheel (TimerWheel: O(1) insert and cancel, 65.5 us ticks)
 // under timer_mu_; the backend's wait is bounded by the end of the earliest occupied tick, and
 // each wake-up fires every timer whose tick has ended. Before sleeping the thread records that
-// bound in wait_deadline_; add_timer() wakes it only for a timer due before it. Cancelling a
-// timer that has fired takes no lock (TimerNode::slot, see cancel_timer).
+// bound in wait_deadline_; add_timer() wakes it only for a timer due before it. Busy workers
+// also fire due timers (fire_due_timers, every 16 scheduler ticks, guided by the next_due_ns_
+// hint), so a timer is not late by the thread's wake-up latency while workers run anyway.
+// Cancelling a timer that has fired takes no lock (TimerNode::slot, see cancel_timer).
 //
 // Wake-up: `sleeping_` implements the Dekker handshake: the thread stores true, then re-checks
 // its stacks, timers and the backend; a producer publishes, then exchanges it to false, and
@@ -81,6 +83,11 @@ class Reactor final : public BackendHost {
   void cancel(IoOp* op) noexcept;
   void add_timer(TimerNode* n);
   void cancel_timer(TimerNode* n) noexcept;
+  // Worker side: fires the timers whose tick has ended if the completion thread has not yet
+  // (it wakes once per tick at best, and on a busy machine later). Their tasks join the wake
+  // queue like those the completion thread fires. Costs one relaxed load when no timer is due
+  // (a clock read too when one is pending); skips if another thread holds the timer lock.
+  void fire_due_timers() noexcept;
 
   std::size_t pending_timers() const noexcept;
   const char* backend_name() const noexcept { return backend_->name(); }
@@ -116,6 +123,10 @@ class Reactor final : public BackendHost {
 
   mutable std::mutex timer_mu_;
   TimerWheel timers_;  // under timer_mu_
+  // A hint for fire_due_timers(): when the wheel next has something due, in ns since the
+  // clock's epoch (kNeverDue: nothing queued). Written under timer_mu_, read without it.
+  static constexpr std::int64_t kNeverDue = INT64_MAX;
+  std::atomic<std::int64_t> next_due_ns_{kNeverDue};
   // The deadline the completion thread sleeps until (min() while it is awake); under timer_mu_.
   std::chrono::steady_clock::time_point wait_deadline_ =
       std::chrono::steady_clock::time_point::min();

@@ -5,7 +5,9 @@
 //   spawn / wake (worker)  -> that worker's LocalQueue (overflow: half to the InjectQueue)
 //   wake (completion thread) -> WakeQueue (batched: one lock per pass)
 //   wake (other threads)   -> InjectQueue
-//   worker loop            -> on 7 ticks of 8, tasks woken by the completion thread first
+//   worker loop            -> every 16th tick, fire due timers the completion thread has not
+//                             (Reactor::fire_due_timers; the wakes go to the WakeQueue);
+//                             on 7 ticks of 8, tasks woken by the completion thread first
 //                             (timers and I/O have waited for the outside world: they must not
 //                             queue behind a whole spawn backlog), a few at a time; then local
 //                             pop; every 61st tick the inject queue first (fairness); then

@@ -1,7 +1,7 @@
 // Timers under concurrency (run under TSan): sleeps armed from two workers while the completion
-// thread fires them, and sleeps destroyed while suspended (the losers of timeout() and
-// when_any) exactly when their timers come due, so that the lock-free "already fired" check in
-// timer_cancel races the firing. Bounded by iteration counts, not time.
+// thread and busy workers fire them, and sleeps destroyed while suspended (the losers of
+// timeout() and when_any) exactly when their timers come due, so that the lock-free "already
+// fired" check in timer_cancel races the firing. Bounded by iteration counts, not time.
 #include <executor/executor.hpp>
 
 #include <gtest/gtest.h>
@@ -33,6 +33,35 @@ TEST(TimerStress, SleepsNeverWakeEarly) {
               if (Clock::now() < deadline) ++early;
             }
             co_return early;
+          },
+          i));
+    }
+    int early = 0;
+    for (auto& h : hs) early += co_await h.join();
+    co_return early;
+  };
+  EXPECT_EQ(rt.block_on(body()), 0);
+}
+
+TEST(TimerStress, BusyWorkersFireTimersToo) {
+  // Tasks that yield in a loop keep both workers ticking, so due timers are fired by workers
+  // (Reactor::fire_due_timers) as well as by the completion thread, racing each other and the
+  // sleepers' own cancels. No sleep may wake early, and every one must wake.
+  Runtime rt({.workers = 2});
+  auto body = []() -> Task<int> {
+    std::vector<JoinHandle<int>> hs;
+    for (int i = 0; i < 4; ++i) {
+      hs.push_back(executor::spawn([]() -> Task<int> {
+        for (int k = 0; k < 20'000; ++k) co_await executor::yield_now();
+        co_return 0;
+      }));
+    }
+    for (int i = 0; i < 1'000; ++i) {
+      hs.push_back(executor::spawn(
+          [](int i) -> Task<int> {
+            auto deadline = Clock::now() + std::chrono::microseconds(40 * (i % 6));
+            co_await executor::sleep_until(deadline);
+            co_return Clock::now() < deadline ? 1 : 0;
           },
           i));
     }

@@ -70,6 +70,7 @@ bool fallback_allowed(int err) {
 }  // namespace
 
 Reactor::Reactor(RuntimeImpl& rt, unsigned entries) : rt_(rt) {
+  fired_.reserve(kBatch);  // fire_timers() never grows it
   const char* env = std::getenv("EXECUTOR_BACKEND");
   std::string_view mode = env != nullptr ? env : "";
   if (mode == "epoll") {
@@ -208,14 +209,22 @@ void Reactor::fire_due_timers() noexcept {
   if (due == kNeverDue) return;
   auto now = std::chrono::steady_clock::now();
   if (ns_since_epoch(now) < due) return;
-  std::unique_lock lock(timer_mu_, std::try_to_lock);
-  if (!lock.owns_lock()) return;  // the completion thread (or another worker) is firing
-  // While the scope lives, wake() appends to a chain (no locks, no user code), so waking under
-  // timer_mu_ is safe; the scope's destructor hands the chain to the wake queue after unlocking.
-  RuntimeImpl::BatchScope batch(rt_);
-  timers_.poll(now, [](TimerNode* n) { n->waker.wake(); });
-  next_due_ns_.store(ns_since_epoch(timers_.next_due()), std::memory_order_relaxed);
-  lock.unlock();
+  // At most kWorkerBatch per call (the worker comes back 16 ticks later, the completion thread
+  // takes the rest if the workers stop), taken under the lock and woken after it, so arming
+  // sleeps on the other worker waits for a short walk, not for the wakes' cache misses too.
+  Waker batch[kWorkerBatch];
+  std::size_t n = 0;
+  {
+    std::unique_lock lock(timer_mu_, std::try_to_lock);
+    if (!lock.owns_lock()) return;  // the completion thread (or another worker) is firing
+    n = timers_.poll(
+        now, [&](TimerNode* t) { batch[n++] = std::move(t->waker); }, kWorkerBatch);
+    next_due_ns_.store(ns_since_epoch(timers_.next_due()), std::memory_order_relaxed);
+  }
+  // The scope routes the wakes to the wake queue (not this worker's local queue, behind its
+  // backlog) and hands them over in one batch when it ends.
+  RuntimeImpl::BatchScope scope(rt_);
+  for (std::size_t i = 0; i < n; ++i) batch[i].wake();
 }
 
 void Reactor::cancel_timer(TimerNode* n) noexcept {
@@ -302,15 +311,20 @@ void Reactor::close_queues() noexcept {
 }
 
 void Reactor::fire_timers(std::chrono::steady_clock::time_point now) noexcept {
-  fired_.clear();
-  {
-    std::lock_guard lock(timer_mu_);
-    wait_deadline_ = std::chrono::steady_clock::time_point::min();  // awake: no wake-ups needed
-    timers_.poll(now, [this](TimerNode* n) { fired_.push_back(std::move(n->waker)); });
-    // relaxed: a hint (see fire_due_timers).
-    next_due_ns_.store(ns_since_epoch(timers_.next_due()), std::memory_order_relaxed);
+  // In batches of kBatch under the lock (fired_ never grows past its reserved capacity, and
+  // workers arming sleeps wait for one batch at most), woken after unlocking.
+  for (std::size_t n = kBatch; n == kBatch;) {
+    fired_.clear();
+    {
+      std::lock_guard lock(timer_mu_);
+      wait_deadline_ = std::chrono::steady_clock::time_point::min();  // awake: no wake-ups
+      n = timers_.poll(
+          now, [this](TimerNode* t) { fired_.push_back(std::move(t->waker)); }, kBatch);
+      // relaxed: a hint (see fire_due_timers).
+      next_due_ns_.store(ns_since_epoch(timers_.next_due()), std::memory_order_relaxed);
+    }
+    for (Waker& w : fired_) w.wake();  // after unlocking: waking may take the inject lock
   }
-  for (Waker& w : fired_) w.wake();  // after unlocking: waking may take the inject lock
   fired_.clear();
 }
 

@@ -113,7 +113,9 @@ class Reactor final : public BackendHost {
   std::unique_ptr<Backend> backend_;
   std::thread thread_;
   // --- completion thread only ---
-  std::vector<Waker> fired_;  // timers fired in one pass
+  std::vector<Waker> fired_;  // timers fired in one batch (capacity kBatch, reserved up front)
+  static constexpr std::size_t kBatch = 256;       // timers fired per lock, completion thread
+  static constexpr std::size_t kWorkerBatch = 256;  // timers fired per lock, a worker
   const std::chrono::steady_clock::time_point past_ = std::chrono::steady_clock::time_point::min();
 
   alignas(64) std::atomic<IoOp*> submissions_{nullptr};

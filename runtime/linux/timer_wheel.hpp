@@ -95,22 +95,33 @@ class TimerWheel {
     return from_tick(to_tick(n->deadline) + 1);
   }
 
-  // Fires every timer whose tick has ended by `now`: for each, `fire(node)` (which must take
-  // the node's waker) and then the node is marked not queued, after which poll() never touches
-  // it again. Returns the number fired.
+  // Fires the timers whose tick has ended by `now`, at most `max` of them: for each, `fire(node)`
+  // (which must take the node's waker) and then the node is marked not queued, after which
+  // poll() never touches it again. Returns the number fired; when that is `max`, more may be
+  // due (call again). A bound keeps the owner's critical section short.
   template <class Fire>
-  std::size_t poll(Clock::time_point now, Fire&& fire) noexcept {
+  std::size_t poll(Clock::time_point now, Fire&& fire,
+                   std::size_t max = static_cast<std::size_t>(-1)) noexcept {
     const Tick t = to_tick(now);
     std::size_t fired = 0;
     Expiration e;
     while (next_expiration(e)) {
       if (e.level == 0 ? e.tick >= t : e.tick > t) break;
+      if (fired == max) return fired;  // more is due: elapsed_ stays before it
       elapsed_ = e.tick;
       unsigned idx = e.level * kSlots + e.slot;
       TimerNode* n = heads_[idx];
       heads_[idx] = nullptr;
       occupied_[e.level][e.slot / 64] &= ~(std::uint64_t{1} << (e.slot % 64));
       while (n != nullptr) {
+        if (e.level == 0 && fired == max) {
+          // Full: the rest of the slot goes back (elapsed_ == its tick, so it is found first
+          // next time).
+          n->prev = nullptr;
+          heads_[idx] = n;
+          occupied_[0][e.slot / 64] |= std::uint64_t{1} << (e.slot % 64);
+          return fired;
+        }
         TimerNode* next = n->next;
         if (e.level == 0) {
           fire(n);

@@ -171,11 +171,12 @@ TaskHeader* RuntimeImpl::find_task(Worker& w) noexcept {
   std::uint32_t tick = ++w.tick;
   // Every 61st tick the inject queue first, so foreign spawns are not starved by a worker whose
   // local queue never empties. Tasks woken by the completion thread (timers, I/O) go before
-  // local work on 7 ticks of 8: they have waited for the outside world, and a sleep's overshoot
-  // is how long its wake waits here. With the old 1-in-2 share, 100,000 sleeps started in a
-  // burst (the timers benchmark) fired while the later ones were still starting, and the
-  // wakes queued behind the starts: mean overshoot 0.54x of that with this (7 alternating
-  // rounds, see the commit). The 8th tick keeps a flood of completions from starving local work.
+  // local work on 31 ticks of 32: they have waited for the outside world, and a sleep's
+  // overshoot is how long its wake waits here. When 100,000 sleeps start in a burst (the timers
+  // benchmark), the first ones come due while the later ones are still starting, about as fast
+  // as those start, so whatever share local work keeps, the wake queue grows by it: 1 in 2 (the
+  // first design) gave 1.9x the mean overshoot of 1 in 8, and 1 in 8 1.3x that of 1 in 32 (see
+  // the commits). The 32nd tick keeps a flood of completions from starving local work.
   // Every 16th tick, fire the timers that are due if the completion thread has not (it wakes
   // once per 65.5 us tick at best, later when the machine is busy); their tasks go to the wake
   // queue taken just below.
@@ -183,7 +184,7 @@ TaskHeader* RuntimeImpl::find_task(Worker& w) noexcept {
   if (tick % 61 == 0) {
     if (TaskHeader* t = take_from_inject(w)) return t;
   }
-  if ((tick & 7) != 0) {
+  if ((tick & 31) != 0) {
     if (TaskHeader* t = take_wake(w)) return t;
   }
   if (TaskHeader* t = w.queue.pop()) return t;

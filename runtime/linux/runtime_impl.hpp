@@ -7,7 +7,7 @@
 //   wake (other threads)   -> InjectQueue
 //   worker loop            -> every 16th tick, fire due timers the completion thread has not
 //                             (Reactor::fire_due_timers; the wakes go to the WakeQueue);
-//                             on 7 ticks of 8, tasks woken by the completion thread first
+//                             on 31 ticks of 32, tasks woken by the completion thread first
 //                             (timers and I/O have waited for the outside world: they must not
 //                             queue behind a whole spawn backlog), a few at a time; then local
 //                             pop; every 61st tick the inject queue first (fairness); then

@@ -40,6 +40,8 @@ class Backend {
 
   // Any thread: interrupts wait().
   virtual void notify() noexcept = 0;
+  // The eventfd notify() writes (worker rings signal it too), or -1 if there is none.
+  virtual int notify_fd() const noexcept { return -1; }
   // Before destruction, with nothing in flight: waits until no other thread is still inside a
   // call that reports to the backend (a pool thread that just handed over a result).
   virtual void quiesce() noexcept {}

@@ -33,17 +33,21 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "backend.hpp"
+#include "worker_ring.hpp"
 
 namespace executor::detail {
 
@@ -101,25 +105,31 @@ std::string explain_setup_error(int err) {
 
 class UringBackend final : public Backend {
  public:
-  UringBackend() = default;
+  // worker: a WorkerRing's ring (no single issuer: cancels come from any thread, under the
+  // WorkerRing's lock; completions are collected for take_done() instead of being called).
+  explicit UringBackend(bool worker = false) : worker_(worker) {}
   ~UringBackend() override {
     if (ring_ready_) io_uring_queue_exit(&ring_);
     if (event_fd_ >= 0) ::close(event_fd_);
   }
 
-  // Returns 0 or an errno.
-  int setup(unsigned entries) {
+  // Returns 0 or an errno. A worker ring signals `notify_fd` (registered as its eventfd).
+  int setup(unsigned entries, int notify_fd = -1) {
     entries = std::max(entries, 2u);  // a linked timeout needs two SQEs
     unsigned cq = std::max(entries * 4, 16u);
-    // Strongest configuration first; older kernels reject unknown flags with EINVAL.
-    const unsigned flag_sets[] = {
+    // Strongest configuration first; older kernels reject unknown flags with EINVAL. A worker
+    // ring has neither SINGLE_ISSUER (cancels come from other threads) nor COOP_TASKRUN (its
+    // owner may be parked in a futex when task_work must run: the kernel has to wake it).
+    const unsigned main_sets[] = {
         IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
         IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_R_DISABLED,
         0u,
     };
+    const unsigned worker_sets[] = {0u};
     io_uring_params p{};
     int r = -EINVAL;
-    for (unsigned flags : flag_sets) {
+    for (unsigned flags :
+         worker_ ? std::span<const unsigned>(worker_sets) : std::span<const unsigned>(main_sets)) {
       p = io_uring_params{};
       p.flags = IORING_SETUP_CQSIZE | flags;
       p.cq_entries = cq;
@@ -132,9 +142,58 @@ class UringBackend final : public Backend {
     if ((p.features & IORING_FEAT_NODROP) == 0 || (p.features & IORING_FEAT_EXT_ARG) == 0) {
       return ENOTSUP;
     }
+    if (worker_) {
+      r = io_uring_register_eventfd(&ring_, notify_fd);
+      return r < 0 ? -r : 0;
+    }
     event_fd_ = ::eventfd(0, EFD_CLOEXEC);
     if (event_fd_ < 0) return errno;
     return 0;
+  }
+
+  int notify_fd() const noexcept override { return event_fd_; }
+
+  // --- worker ring (under the WorkerRing's lock) ---
+
+  // Enables or disables the registered eventfd; the caller then re-checks the CQ. The flag must
+  // be visible before that load of the kernel's CQ tail: a seq_cst exchange (a locked xchg, a
+  // full barrier, on x86) orders it (see worker_ring.hpp for the kernel's side). Only the
+  // thread holding the WorkerRing's lock writes the flag; the kernel only reads it.
+  void set_notify(bool on) noexcept {
+    unsigned* flags = ring_.cq.kflags;
+    unsigned v = __atomic_load_n(flags, __ATOMIC_RELAXED);
+    v = on ? (v & ~IORING_CQ_EVENTFD_DISABLED) : (v | IORING_CQ_EVENTFD_DISABLED);
+    (void)__atomic_exchange_n(flags, v, __ATOMIC_SEQ_CST);
+  }
+  // CQEs to dispatch (in the ring, or held back by the kernel on overflow). Any thread, without
+  // the lock: a hint. relaxed on the head (written by whoever holds the lock; a stale value only
+  // means one more or one fewer look), acquire on the tail (the kernel's release publishes the
+  // CQEs).
+  bool has_events() const noexcept {
+    unsigned head = __atomic_load_n(ring_.cq.khead, __ATOMIC_RELAXED);
+    unsigned tail = __atomic_load_n(ring_.cq.ktail, __ATOMIC_ACQUIRE);
+    return head != tail ||
+           (__atomic_load_n(ring_.sq.kflags, __ATOMIC_RELAXED) & IORING_SQ_CQ_OVERFLOW) != 0;
+  }
+  // Starts everything prepared and dispatches what completed; enters the ring only when there
+  // is something to submit or the kernel holds back overflowed CQEs.
+  void flush_ring() noexcept {
+    retry_deferred_cancels();
+    issue_backlog();
+    if (io_uring_sq_ready(&ring_) != 0 || io_uring_cq_has_overflow(&ring_)) {
+      io_uring_submit_and_get_events(&ring_);
+    }
+    dispatch();
+    issue_backlog();  // slots freed by the completions
+    // The SQ is empty whenever the lock is free (see worker_ring.hpp): submit what is left.
+    // -EBUSY/-EAGAIN leave entries in the SQ; the next flush retries them.
+    if (io_uring_sq_ready(&ring_) != 0) io_uring_submit(&ring_);
+  }
+  // The completions collected since the last call (linked through `next`, result in `bres`).
+  IoOp* take_done() noexcept {
+    IoOp* d = done_head_;
+    done_head_ = done_tail_ = nullptr;
+    return d;
   }
 
   const char* name() const noexcept override { return "io_uring"; }
@@ -153,7 +212,7 @@ class UringBackend final : public Backend {
   }
 
   void submit(IoOp* op) noexcept override {
-    ++in_flight_;
+    in_flight_.store(in_flight_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     op->bflags = 0;
     op->bcount = 0;
     op->bres = 0;
@@ -168,6 +227,9 @@ class UringBackend final : public Backend {
   void cancel(IoOp* op) noexcept override {
     std::uint32_t f = op->bflags;
     if ((f & kDone) != 0 || (op->options & kOpNoCancel) != 0) return;
+    // A worker ring's op still on its owner's pending list: the owner's flush sees
+    // cancel_requested and completes it with -ECANCELED without starting it.
+    if (worker_ && (f & (kInBacklog | kInKernel)) == 0) return;
     if ((f & kInBacklog) != 0) {
       backlog_unlink(op);
       finish(op, -ECANCELED);
@@ -178,6 +240,11 @@ class UringBackend final : public Backend {
   }
 
   void cancel_all() noexcept override {
+    cancel_all_prepare();
+    if (worker_ && io_uring_sq_ready(&ring_) != 0) io_uring_submit(&ring_);
+  }
+
+  void cancel_all_prepare() noexcept {
     // Ops not yet issued complete at once (close ops are still issued: they must happen).
     for (IoOp* op = backlog_head_; op != nullptr;) {
       IoOp* next = op->next;
@@ -196,7 +263,7 @@ class UringBackend final : public Backend {
   std::size_t wait(const TimePoint* deadline) noexcept override {
     retry_deferred_cancels();
     issue_backlog();
-    if (!wake_armed_) arm_wake_read();
+    if (!worker_ && !wake_armed_) arm_wake_read();
     int r;
     if (deadline != nullptr && *deadline <= std::chrono::steady_clock::now()) {
       r = io_uring_submit_and_get_events(&ring_);
@@ -220,13 +287,15 @@ class UringBackend final : public Backend {
     }
     // Other errors (-ETIME, -EINTR, -EBUSY, -EAGAIN) need nothing but reaping: unsubmitted SQEs
     // stay in the SQ ring and go with the next io_uring_enter.
-    std::size_t before = in_flight_;
+    std::size_t before = in_flight();
     dispatch();
     issue_backlog();
-    return before - in_flight_;
+    return before - in_flight();
   }
 
-  std::size_t in_flight() const noexcept override { return in_flight_; }
+  std::size_t in_flight() const noexcept override {
+    return in_flight_.load(std::memory_order_relaxed);
+  }
 
   void notify() noexcept override {
     std::uint64_t one = 1;
@@ -343,6 +412,8 @@ class UringBackend final : public Backend {
     io_uring_prep_cancel64(sqe, reinterpret_cast<std::uintptr_t>(op), 0);
     io_uring_sqe_set_data64(sqe, kCancelTag);
     op->bflags |= kCancelIssued;
+    // A worker ring's SQ must be empty when its lock is released (the canceller submits it).
+    if (worker_) io_uring_submit(&ring_);
   }
 
   void retry_deferred_cancels() noexcept {
@@ -408,7 +479,20 @@ class UringBackend final : public Backend {
 
   void finish(IoOp* op, int res) noexcept {
     op->bflags |= kDone;
-    --in_flight_;
+    // relaxed: single writer (the thread that holds the backend); readers want a snapshot.
+    in_flight_.store(in_flight_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    if (worker_) {
+      // Called after the WorkerRing's lock is released (take_done).
+      op->bres = res;
+      op->next = nullptr;
+      if (done_tail_ != nullptr) {
+        done_tail_->next = op;
+      } else {
+        done_head_ = op;
+      }
+      done_tail_ = op;
+      return;
+    }
     op->complete(op, res);  // drops the backend's reference: op may be gone
   }
 
@@ -462,20 +546,167 @@ class UringBackend final : public Backend {
     }
   }
 
+  const bool worker_;
   io_uring ring_{};
   bool ring_ready_ = false;
   bool disabled_ = false;
   int event_fd_ = -1;
   std::uint64_t event_buf_ = 0;
   bool wake_armed_ = false;
-  std::size_t in_flight_ = 0;  // accepted by submit(), not completed
+  std::atomic<std::size_t> in_flight_{0};  // accepted by submit(), not completed
+  IoOp* done_head_ = nullptr;              // worker ring: completions to call
+  IoOp* done_tail_ = nullptr;
   std::size_t in_kernel_ = 0;  // issued to the kernel, not completed
   IoOp* backlog_head_ = nullptr;
   IoOp* backlog_tail_ = nullptr;
   std::vector<IoOp*> deferred_cancels_;
 };
 
+// See worker_ring.hpp.
+class UringWorkerRing final : public WorkerRing {
+ public:
+  UringWorkerRing() : b_(/*worker=*/true) {}
+
+  int setup(unsigned entries, int notify_fd) { return b_.setup(entries, notify_fd); }
+
+  void submit(IoOp* op) noexcept override {
+    op->next = nullptr;
+    if (pending_tail_ != nullptr) {
+      pending_tail_->next = op;
+    } else {
+      pending_head_ = op;
+    }
+    pending_tail_ = op;
+  }
+
+  void flush() noexcept override {
+    if (pending_head_ == nullptr && !b_.has_events()) return;
+    IoOp* done;
+    {
+      std::lock_guard lock(mu_);
+      take_pending();
+      b_.flush_ring();
+      done = b_.take_done();
+    }
+    deliver(done);
+  }
+
+  bool prepare_park() noexcept override {
+    IoOp* done;
+    {
+      std::lock_guard lock(mu_);
+      take_pending();
+      b_.flush_ring();
+      // seq_cst: see resume().
+      parked_.store(true, std::memory_order_seq_cst);
+      b_.set_notify(true);
+      b_.flush_ring();  // CQEs posted before the flag was visible
+      done = b_.take_done();
+    }
+    if (done == nullptr) return false;
+    resume();
+    deliver(done);
+    return true;
+  }
+
+  bool resume() noexcept override {
+    std::lock_guard lock(mu_);
+    b_.set_notify(false);
+    // seq_cst: pairs with the completion thread's long_sleep_ store and its load of this flag
+    // (Dekker, see Reactor::worker_resume).
+    parked_.store(false, std::memory_order_seq_cst);
+    return b_.in_flight() != 0;
+  }
+
+  void owner_exit() noexcept override {
+    IoOp* ops = pending_head_;
+    pending_head_ = pending_tail_ = nullptr;
+    while (ops != nullptr) {
+      IoOp* next = ops->next;
+      int res = (ops->options & kOpNoCancel) != 0 ? run_blocking(ops) : -ECANCELED;
+      ops->complete(ops, res);
+      ops = next;
+    }
+    std::lock_guard lock(mu_);
+    parked_.store(true, std::memory_order_seq_cst);
+    b_.set_notify(true);  // the completion thread reaps from now on
+  }
+
+  void cancel(IoOp* op) noexcept override {
+    IoOp* done;
+    {
+      std::lock_guard lock(mu_);
+      // An op still on the owner's pending list has bflags == 0: the ASYNC_CANCEL finds nothing,
+      // and the owner's flush sees cancel_requested (set before this call) and completes it.
+      b_.cancel(op);
+      done = b_.take_done();
+    }
+    deliver(done);
+  }
+
+  std::size_t reap() noexcept override {
+    if (!b_.has_events()) return 0;
+    IoOp* done;
+    {
+      std::lock_guard lock(mu_);
+      b_.flush_ring();
+      done = b_.take_done();
+    }
+    return deliver(done);
+  }
+
+  void cancel_all() noexcept override {
+    IoOp* done;
+    {
+      std::lock_guard lock(mu_);
+      b_.cancel_all();
+      done = b_.take_done();
+    }
+    deliver(done);
+  }
+
+  std::size_t in_flight() const noexcept override { return b_.in_flight(); }
+  bool parked() const noexcept override { return parked_.load(std::memory_order_seq_cst); }
+
+ private:
+  // Under mu_: hands the owner's pending ops to the backend (they start at the flush).
+  void take_pending() noexcept {
+    IoOp* op = pending_head_;
+    pending_head_ = pending_tail_ = nullptr;
+    while (op != nullptr) {
+      IoOp* next = op->next;
+      b_.submit(op);
+      op = next;
+    }
+  }
+
+  static std::size_t deliver(IoOp* op) noexcept {
+    std::size_t n = 0;
+    while (op != nullptr) {
+      IoOp* next = op->next;
+      op->complete(op, op->bres);  // drops the backend's reference: op may be gone
+      op = next;
+      ++n;
+    }
+    return n;
+  }
+
+  std::mutex mu_;
+  UringBackend b_;  // under mu_
+  // Owner only.
+  IoOp* pending_head_ = nullptr;
+  IoOp* pending_tail_ = nullptr;
+  std::atomic<bool> parked_{true};
+};
+
 }  // namespace
+
+std::unique_ptr<WorkerRing> make_worker_ring(unsigned entries, int notify_fd, int& err) {
+  auto r = std::make_unique<UringWorkerRing>();
+  err = r->setup(entries, notify_fd);
+  if (err != 0) return nullptr;
+  return r;
+}
 
 std::unique_ptr<Backend> make_uring_backend(unsigned entries, int& err, std::string& why) {
   auto b = std::make_unique<UringBackend>();

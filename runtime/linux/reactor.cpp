@@ -2,6 +2,7 @@
 
 #include <sys/prctl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -69,8 +70,29 @@ bool fallback_allowed(int err) {
 
 }  // namespace
 
-Reactor::Reactor(RuntimeImpl& rt, unsigned entries) : rt_(rt) {
+Reactor::Reactor(RuntimeImpl& rt, unsigned entries, unsigned workers) : rt_(rt) {
   fired_.reserve(kBatch);  // fire_timers() never grows it
+  select_backend(entries);
+  const char* rings = std::getenv("EXECUTOR_WORKER_RINGS");
+  if (backend_->notify_fd() < 0 || (rings != nullptr && std::string_view(rings) == "0")) return;
+  for (unsigned i = 0; i < workers; ++i) {
+    int err = 0;
+    auto r = make_worker_ring(entries, backend_->notify_fd(), err);
+    if (r == nullptr) {
+      // Not fatal: every op then goes through the completion thread's ring.
+      std::fputs(fmt::format("executor: cannot set up a worker's io_uring ring ({}); all I/O "
+                             "goes through the completion thread\n",
+                             std::strerror(err))
+                     .c_str(),
+                 stderr);
+      rings_.clear();
+      return;
+    }
+    rings_.push_back(std::move(r));
+  }
+}
+
+void Reactor::select_backend(unsigned entries) {
   const char* env = std::getenv("EXECUTOR_BACKEND");
   std::string_view mode = env != nullptr ? env : "";
   if (mode == "epoll") {
@@ -100,6 +122,9 @@ Reactor::Reactor(RuntimeImpl& rt, unsigned entries) : rt_(rt) {
 
 Reactor::~Reactor() {
   stop();
+  if (rings_in_flight() > 0) {
+    for (auto& r : rings_) (void)r.release();  // the kernel may still write into their ops
+  }
   // Ops still in flight after the grace period may yet be written by the kernel or finished by
   // a pool thread that reports to the backend: leave both allocated rather than risk that.
   if (backend_->in_flight() > 0) {
@@ -148,7 +173,21 @@ void Reactor::complete_closed(IoOp* op) noexcept {
   op->complete(op, res);
 }
 
+void Reactor::route(IoOp* op) noexcept {
+  if (op->routed) return;
+  op->routed = true;
+  op->ring = nullptr;
+  if (rings_.empty()) return;
+  int i = rt_.current_worker_index();
+  if (i >= 0) op->ring = rings_[static_cast<unsigned>(i)].get();
+}
+
 void Reactor::submit(IoOp* op) noexcept {
+  route(op);
+  if (op->ring != nullptr) {
+    static_cast<WorkerRing*>(op->ring)->submit(op);  // started at the worker's next flush
+    return;
+  }
   if (!push(submissions_, op, &IoOp::next)) {
     complete_closed(op);
     return;
@@ -176,6 +215,10 @@ void Reactor::pay_owed_wake() noexcept {
 void Reactor::cancel(IoOp* op) noexcept {
   // acq_rel: the first requester wins; later ones (an orphaning after a token cancel) no-op.
   if (op->cancel_requested.exchange(true, std::memory_order_acq_rel)) return;
+  if (op->ring != nullptr) {
+    static_cast<WorkerRing*>(op->ring)->cancel(op);  // synchronous: the caller's reference holds
+    return;
+  }
   io_op_ref(op);  // the queued request's reference
   if (!push(cancels_, op, &IoOp::cancel_next)) {
     io_op_unref(op);  // closed: the op has completed or will complete as cancelled
@@ -310,6 +353,29 @@ void Reactor::close_queues() noexcept {
   }
 }
 
+std::size_t Reactor::reap_rings() noexcept {
+  std::size_t n = 0;
+  for (auto& r : rings_) n += r->reap();
+  return n;
+}
+
+std::size_t Reactor::rings_in_flight() const noexcept {
+  std::size_t n = 0;
+  for (const auto& r : rings_) n += r->in_flight();
+  return n;
+}
+
+std::chrono::steady_clock::time_point Reactor::ring_check_deadline(
+    std::chrono::steady_clock::time_point now) const noexcept {
+  auto d = std::chrono::steady_clock::time_point::max();
+  for (const auto& r : rings_) {
+    if (r->in_flight() == 0) continue;
+    d = std::min(d, now + (r->parked() ? std::chrono::steady_clock::duration(kParkedRingCheck)
+                                       : std::chrono::steady_clock::duration(kBusyRingCheck)));
+  }
+  return d;
+}
+
 void Reactor::fire_timers(std::chrono::steady_clock::time_point now) noexcept {
   // In batches of kBatch under the lock (fired_ never grows past its reserved capacity, and
   // workers arming sleeps wait for one batch at most), woken after unlocking.
@@ -338,6 +404,7 @@ void Reactor::loop() noexcept {
   bool busy = false;  // the last pass took or completed ops
   for (;;) {
     busy = drain_queues() > 0 || busy;
+    busy = reap_rings() > 0 || busy;
     Clock::time_point now = Clock::now();
     fire_timers(now);
     batch.flush();
@@ -346,13 +413,14 @@ void Reactor::loop() noexcept {
       if (!draining) {
         draining = true;
         backend_->cancel_all();
+        for (auto& r : rings_) r->cancel_all();
         stop_deadline = now + kStopGrace;
       }
-      if (backend_->in_flight() == 0) break;
+      if (backend_->in_flight() == 0 && rings_in_flight() == 0) break;
       if (now >= stop_deadline) {
         std::fputs(fmt::format("executor: {} I/O operation(s) still in flight {} s after "
                                "shutdown began; leaving their memory allocated\n",
-                               backend_->in_flight(), kStopGrace.count())
+                               backend_->in_flight() + rings_in_flight(), kStopGrace.count())
                        .c_str(),
                    stderr);
         break;
@@ -373,19 +441,27 @@ void Reactor::loop() noexcept {
     bool runnable = submissions_.load(std::memory_order_seq_cst) != nullptr ||
                     cancels_.load(std::memory_order_seq_cst) != nullptr || backend_->has_ready() ||
                     (!draining && stop_.load(std::memory_order_seq_cst));
-    Clock::time_point deadline = draining ? stop_deadline : Clock::time_point::max();
+    // seq_cst store before the rings' parked flags are read (see worker_resume).
+    if (!rings_.empty()) long_sleep_.store(true, std::memory_order_seq_cst);
+    Clock::time_point deadline =
+        draining ? std::min(stop_deadline, now + kBusyRingCheck) : ring_check_deadline(now);
     {
       std::lock_guard lock(timer_mu_);
       deadline = std::min(deadline, timers_.next_due());
       // From here until fire_timers() resets it, add_timer() wakes us for anything due sooner.
       wait_deadline_ = deadline;
     }
+    if (!rings_.empty() && deadline <= now + kBusyRingCheck) {
+      long_sleep_.store(false, std::memory_order_relaxed);
+    }
     if (runnable) {
       sleeping_.store(false, std::memory_order_relaxed);
+      long_sleep_.store(false, std::memory_order_relaxed);
       busy = backend_->wait(&past_) > 0 || busy;
     } else {
       busy = backend_->wait(deadline == Clock::time_point::max() ? nullptr : &deadline) > 0;
       sleeping_.store(false, std::memory_order_relaxed);
+      long_sleep_.store(false, std::memory_order_relaxed);
     }
   }
   close_queues();
@@ -394,6 +470,9 @@ void Reactor::loop() noexcept {
 
 // --- Seams used by public headers ---------------------------------------------------------------
 
+void route_io(Reactor* r, IoOp* op) noexcept {
+  r->route(op);
+}
 void submit_io(Reactor* r, IoOp* op) noexcept {
   r->submit(op);
 }

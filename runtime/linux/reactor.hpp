@@ -1,6 +1,11 @@
 // The completion thread: one thread per runtime that owns the I/O backend (io_uring, or the
-// epoll fallback), hands it the operations workers submit, dispatches their completions, and
-// fires timers.
+// epoll fallback), hands it the operations submitted outside the worker rings, dispatches their
+// completions, reaps the worker rings of parked (or long-busy) workers, and fires timers.
+//
+// Worker rings (worker_ring.hpp): with io_uring, an op started on a worker goes to that
+// worker's own ring (route(), then submit() queues it there); the worker loop flushes it
+// (worker_flush) and hands the ring to this thread while it sleeps (worker_prepare_park /
+// worker_resume). Everything below about stacks and wake-ups concerns the other ops.
 //
 // Design
 // ------
@@ -57,6 +62,7 @@
 
 #include "backend.hpp"
 #include "timer_wheel.hpp"
+#include "worker_ring.hpp"
 
 namespace executor::detail {
 
@@ -67,7 +73,9 @@ class Reactor final : public BackendHost {
   // Selects and sets up the backend. Throws std::system_error naming the cause and the remedy
   // when io_uring is required (EXECUTOR_BACKEND=io_uring) but unavailable, and
   // std::invalid_argument for an unknown EXECUTOR_BACKEND value.
-  Reactor(RuntimeImpl& rt, unsigned entries);
+  // `workers`: the runtime's worker count; with io_uring each worker gets a ring of its own
+  // (worker_ring.hpp) unless EXECUTOR_WORKER_RINGS=0 (or a worker ring cannot be set up).
+  Reactor(RuntimeImpl& rt, unsigned entries, unsigned workers);
   ~Reactor();
   Reactor(const Reactor&) = delete;
   Reactor& operator=(const Reactor&) = delete;
@@ -75,12 +83,36 @@ class Reactor final : public BackendHost {
   void start();
   void stop() noexcept;
 
+  // Chooses the op's ring (the calling worker's, else the completion thread's). Idempotent.
+  void route(IoOp* op) noexcept;
   void submit(IoOp* op) noexcept;
   // On this runtime's workers, submit() and cancel() only push and leave the completion thread's
   // wake-up owed; the worker loop pays it after the tasks of its pass ran (before it looks for
   // work elsewhere or parks), so a burst of submissions costs one wake-up, not one each.
   void pay_owed_wake() noexcept;
   void cancel(IoOp* op) noexcept;
+  // The worker loop's hooks for worker `i`'s ring (no-ops without worker rings): flush after a
+  // pass, prepare_park (true: completions were dispatched, do not park), resume after unparking,
+  // exit when the worker thread ends.
+  void worker_flush(unsigned i) noexcept {
+    if (!rings_.empty()) rings_[i]->flush();
+  }
+  bool worker_prepare_park(unsigned i) noexcept {
+    return !rings_.empty() && rings_[i]->prepare_park();
+  }
+  // A worker that resumes with ops in flight on its ring makes the completion thread bound its
+  // sleep (kBusyRingCheck) if it sleeps longer. Dekker: we store parked=false, then load
+  // long_sleep_; the completion thread stores long_sleep_, then loads every ring's parked flag.
+  void worker_resume(unsigned i) noexcept {
+    if (!rings_.empty() && rings_[i]->resume() && long_sleep_.load(std::memory_order_seq_cst)) {
+      wake();
+    }
+  }
+  void worker_exit(unsigned i) noexcept {
+    if (!rings_.empty()) rings_[i]->owner_exit();
+  }
+  bool has_worker_rings() const noexcept { return !rings_.empty(); }
+
   void add_timer(TimerNode* n);
   void cancel_timer(TimerNode* n) noexcept;
   // Worker side: fires the timers whose tick has ended if the completion thread has not yet
@@ -99,7 +131,14 @@ class Reactor final : public BackendHost {
   // How long the completion thread looks for new submissions after a busy pass before it
   // sleeps (see loop()).
   static constexpr std::chrono::microseconds kSpin{50};
+  // With ops in flight on a worker ring the completion thread sleeps at most this long before it
+  // looks at the ring itself: kBusyRingCheck while the owner is busy (its completions must not
+  // wait behind a long-running task), kParkedRingCheck while it is parked (the eventfd wakes us;
+  // this only covers the kernel's flag-check window, see worker_ring.hpp).
+  static constexpr std::chrono::milliseconds kBusyRingCheck{1};
+  static constexpr std::chrono::milliseconds kParkedRingCheck{50};
 
+  void select_backend(unsigned entries);
   void loop() noexcept;
   void wake() noexcept;
   void wake_soon() noexcept;
@@ -108,9 +147,14 @@ class Reactor final : public BackendHost {
   void fire_timers(std::chrono::steady_clock::time_point now) noexcept;
   void close_queues() noexcept;
   void complete_closed(IoOp* op) noexcept;
+  std::size_t reap_rings() noexcept;
+  std::size_t rings_in_flight() const noexcept;
+  std::chrono::steady_clock::time_point ring_check_deadline(
+      std::chrono::steady_clock::time_point now) const noexcept;
 
   RuntimeImpl& rt_;
   std::unique_ptr<Backend> backend_;
+  std::vector<std::unique_ptr<WorkerRing>> rings_;  // immutable after construction
   std::thread thread_;
   // --- completion thread only ---
   std::vector<Waker> fired_;  // timers fired in one batch (capacity kBatch, reserved up front)
@@ -121,6 +165,8 @@ class Reactor final : public BackendHost {
   alignas(64) std::atomic<IoOp*> submissions_{nullptr};
   alignas(64) std::atomic<IoOp*> cancels_{nullptr};
   alignas(64) std::atomic<bool> sleeping_{false};
+  // The completion thread sleeps longer than kBusyRingCheck (see worker_resume).
+  std::atomic<bool> long_sleep_{false};
   std::atomic<bool> stop_{false};
 
   mutable std::mutex timer_mu_;

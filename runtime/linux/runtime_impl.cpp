@@ -35,7 +35,7 @@ std::uint64_t next_random(std::uint64_t& s) noexcept {  // xorshift64*
 }  // namespace
 
 RuntimeImpl::RuntimeImpl(unsigned workers, unsigned ring_entries) {
-  reactor_ = std::make_unique<Reactor>(*this, ring_entries);
+  reactor_ = std::make_unique<Reactor>(*this, ring_entries, workers);
   workers_.reserve(workers);
   for (unsigned i = 0; i < workers; ++i) {
     auto w = std::make_unique<Worker>();
@@ -68,6 +68,10 @@ void RuntimeImpl::start() {
 
 bool RuntimeImpl::on_worker() const noexcept {
   return tl_worker != nullptr && tl_worker->rt == this;
+}
+
+int RuntimeImpl::current_worker_index() const noexcept {
+  return on_worker() ? static_cast<int>(tl_worker->index) : -1;
 }
 
 // --- Scheduling ------------------------------------------------------------------------------
@@ -147,19 +151,29 @@ void RuntimeImpl::transition_from_searching(Worker& w) noexcept {
 
 void RuntimeImpl::worker_main(Worker& w) noexcept {
   tl_worker = &w;
+  reactor_->worker_resume(w.index);
   while (!stopping_.load(std::memory_order_acquire)) {
     TaskHeader* t = find_task(w);
     if (t != nullptr) {
       transition_from_searching(w);
       run_task(t);
-      // I/O submitted by the tasks of this pass reaches the completion thread with one wake-up
-      // (see Reactor::submit): owed wakes are paid when the local queue runs dry, every 32 runs.
-      if (w.queue.empty() || (w.tick & 31) == 0) reactor_->pay_owed_wake();
+      // I/O started by the tasks of this pass goes to the kernel in one batch: this worker's
+      // ring is flushed (and reaped) when the local queue runs dry and every 32 runs; ops that
+      // went to the completion thread cost it one wake-up (see Reactor::submit).
+      if (w.queue.empty() || (w.tick & 31) == 0) {
+        reactor_->worker_flush(w.index);
+        reactor_->pay_owed_wake();
+      }
       continue;
     }
     reactor_->pay_owed_wake();
+    // The ring's completions go to the completion thread while this worker sleeps; if some
+    // arrived meanwhile, their tasks are in the local queue now.
+    if (reactor_->worker_prepare_park(w.index)) continue;
     park(w);
+    reactor_->worker_resume(w.index);
   }
+  reactor_->worker_exit(w.index);
   if (w.searching) {
     w.searching = false;
     num_searching_.fetch_sub(1, std::memory_order_relaxed);

@@ -98,6 +98,8 @@ class RuntimeImpl final : public Scheduler {
   Reactor& reactor() noexcept { return *reactor_; }
   // True on this runtime's worker threads.
   bool on_worker() const noexcept;
+  // The calling worker's index in this runtime, or -1 on any other thread.
+  int current_worker_index() const noexcept;
 
   // While alive on a non-worker thread, schedule() collects tasks and flush() pushes them to
   // the inject queue with one lock and one wake-up.

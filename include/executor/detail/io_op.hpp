@@ -3,8 +3,9 @@
 // Design
 // ------
 // An `IoOp` describes one operation in backend-neutral terms (an opcode plus arguments, the way
-// an io_uring SQE does). The completion thread's backend turns it into an SQE (io_uring) or runs
-// it by readiness / on its blocking pool (epoll fallback), and calls `complete` exactly once with
+// an io_uring SQE does). A backend — the submitting worker's own ring, or the completion
+// thread's — turns it into an SQE (io_uring) or runs it by readiness / on its blocking pool
+// (epoll fallback), and calls `complete` exactly once with
 // a kernel-style result (>= 0, or -errno; -ETIME when the op's deadline passed first, -ECANCELED
 // when it was cancelled before it finished).
 //
@@ -23,8 +24,9 @@
 // Fields by writer: the argument block is written by the submitter before `submit_io` and is
 // read-only afterwards (the submission queue's release/acquire publishes it); `refs` and
 // `cancel_requested` are atomics any thread may touch; the backend block belongs to the thread
-// that currently holds the op inside the backend (the completion thread, or a blocking-pool
-// thread while it runs the op), handed over under the pool's lock.
+// that currently holds the op inside the backend (the completion thread, a blocking-pool
+// thread while it runs the op, handed over under the pool's lock, or whoever holds a worker
+// ring's lock). `complete` runs on the completion thread, a worker, or a cancelling thread.
 #pragma once
 
 #include <atomic>
@@ -82,6 +84,12 @@ struct IoOp {
   // Set once by the first cancel request; later requests are no-ops.
   std::atomic<bool> cancel_requested{false};
 
+  // --- routing: written by the submitting thread before the op is published (route_io) ---
+  // The ring that owns the op: null for the completion thread's backend, else the submitting
+  // worker's own ring (runtime/linux/worker_ring.hpp). Cancels follow it.
+  void* ring = nullptr;
+  bool routed = false;
+
   // --- backend-private ---
   IoOp* next = nullptr;         // submission stack, backlog, wait lists, pool queue
   IoOp* prev = nullptr;         // wait lists, pool queue
@@ -109,6 +117,10 @@ class Reactor;  // the completion thread of a runtime (opaque outside runtime/li
 // Calls fatal() when there is none.
 EXECUTOR_API Reactor* current_reactor() noexcept;
 
+// Chooses where `op` will run (the calling worker's own ring, or the completion thread's) before
+// anything can refer to it from another thread (a cancellation hook). Optional: submit_io routes
+// an op that was not routed. Call on the thread that will submit it.
+EXECUTOR_API void route_io(Reactor* r, IoOp* op) noexcept;
 // Hands `op` to `r`; the backend takes one reference (the caller must have counted it in
 // `refs`). Any thread. After the runtime has stopped, ops complete at once with -ECANCELED
 // (kOpNoCancel ops are run synchronously instead).

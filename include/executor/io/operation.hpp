@@ -177,6 +177,7 @@ class IoOperation {
     s->waker = detail::Waker::current(h);
     reactor_ = r;
     state_ = s;
+    detail::route_io(r, s);  // before the hook: a cancel from another thread follows the route
     if (token_.has_value()) {
       // Hooked before the submission (afterwards the op may complete and this frame resume on
       // another thread). A cancel that fires first only marks the op: the backend then
@@ -277,7 +278,7 @@ class EXECUTOR_API CloseOperation
   const char* name_;
 };
 
-// An IORING_OP_NOP round trip through the completion thread (tests, benchmarks).
+// An IORING_OP_NOP round trip through the runtime's ring (tests, benchmarks).
 class EXECUTOR_API NopOperation : public IoOperation<NopOperation, detail::IoState, absl::Status> {
  public:
   NopOperation() noexcept = default;

@@ -655,6 +655,18 @@ class UringWorkerRing final : public WorkerRing {
     return deliver(done);
   }
 
+  std::size_t try_reap() noexcept override {
+    if (!b_.has_events()) return 0;
+    IoOp* done;
+    {
+      std::unique_lock lock(mu_, std::try_to_lock);
+      if (!lock.owns_lock()) return 0;  // its owner (or the completion thread) is reaping it
+      b_.flush_ring();
+      done = b_.take_done();
+    }
+    return deliver(done);
+  }
+
   void cancel_all() noexcept override {
     IoOp* done;
     {

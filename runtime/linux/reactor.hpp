@@ -103,6 +103,16 @@ class Reactor final : public BackendHost {
   // A worker that resumes with ops in flight on its ring makes the completion thread bound its
   // sleep (kBusyRingCheck) if it sleeps longer. Dekker: we store parked=false, then load
   // long_sleep_; the completion thread stores long_sleep_, then loads every ring's parked flag.
+  // Worker `i` found nothing to run: it reaps the other workers' rings that have completions
+  // waiting (their owners may be descheduled, or busy in a long task), so the woken tasks run
+  // here rather than wait for their worker or the completion thread. True if it found any.
+  bool worker_help(unsigned i) noexcept {
+    std::size_t n = 0;
+    for (unsigned j = 0; j < rings_.size(); ++j) {
+      if (j != i) n += rings_[j]->try_reap();
+    }
+    return n != 0;
+  }
   void worker_resume(unsigned i) noexcept {
     if (!rings_.empty() && rings_[i]->resume() && long_sleep_.load(std::memory_order_seq_cst)) {
       wake();
@@ -158,7 +168,7 @@ class Reactor final : public BackendHost {
   std::thread thread_;
   // --- completion thread only ---
   std::vector<Waker> fired_;  // timers fired in one batch (capacity kBatch, reserved up front)
-  static constexpr std::size_t kBatch = 256;       // timers fired per lock, completion thread
+  static constexpr std::size_t kBatch = 256;        // timers fired per lock, completion thread
   static constexpr std::size_t kWorkerBatch = 256;  // timers fired per lock, a worker
   const std::chrono::steady_clock::time_point past_ = std::chrono::steady_clock::time_point::min();
 

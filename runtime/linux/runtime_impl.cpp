@@ -167,6 +167,8 @@ void RuntimeImpl::worker_main(Worker& w) noexcept {
       continue;
     }
     reactor_->pay_owed_wake();
+    // Completions waiting in another worker's ring: run their tasks here.
+    if (reactor_->worker_help(w.index)) continue;
     // The ring's completions go to the completion thread while this worker sleeps; if some
     // arrived meanwhile, their tasks are in the local queue now.
     if (reactor_->worker_prepare_park(w.index)) continue;

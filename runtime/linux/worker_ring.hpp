@@ -70,6 +70,8 @@ class WorkerRing {
   virtual void cancel(IoOp* op) noexcept = 0;
   // Completion thread: dispatches completions if any are waiting. Returns how many.
   virtual std::size_t reap() noexcept = 0;
+  // Another worker with nothing to do: like reap(), but gives up at once if the lock is taken.
+  virtual std::size_t try_reap() noexcept = 0;
   // Completion thread, at shutdown: cancels everything in the kernel.
   virtual void cancel_all() noexcept = 0;
   // Ops submitted and not completed (relaxed snapshot).

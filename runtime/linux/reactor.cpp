@@ -404,7 +404,10 @@ void Reactor::loop() noexcept {
   bool busy = false;  // the last pass took or completed ops
   for (;;) {
     busy = drain_queues() > 0 || busy;
-    busy = reap_rings() > 0 || busy;
+    // Reaping a worker ring does not count as busy: the spin below waits for submissions to
+    // this thread's own stacks, which the tasks woken from a worker ring do not make (their I/O
+    // goes to their worker's ring), and spinning would take a core from the workers.
+    reap_rings();
     Clock::time_point now = Clock::now();
     fire_timers(now);
     batch.flush();

@@ -33,7 +33,8 @@ void io_state_complete(IoOp* op, int res) noexcept {
 
 namespace {
 
-// The close of the last holder, handed to the completion thread.
+// The close of the last holder, submitted like any op (a worker's ring, or the completion
+// thread's).
 struct FdCloseOp : IoOp {};
 
 void fd_close_complete(IoOp* op, int res) noexcept {

@@ -86,9 +86,11 @@ class Reactor final : public BackendHost {
   // Chooses the op's ring (the calling worker's, else the completion thread's). Idempotent.
   void route(IoOp* op) noexcept;
   void submit(IoOp* op) noexcept;
-  // On this runtime's workers, submit() and cancel() only push and leave the completion thread's
-  // wake-up owed; the worker loop pays it after the tasks of its pass ran (before it looks for
-  // work elsewhere or parks), so a burst of submissions costs one wake-up, not one each.
+  // An op routed to a worker ring is queued there (submit) or cancelled under that ring's lock
+  // (cancel). Otherwise, on this runtime's workers (worker rings off), submit() and cancel() only
+  // push and leave the completion thread's wake-up owed; the worker loop pays it after the tasks
+  // of its pass ran (before it looks for work elsewhere or parks), so a burst of submissions
+  // costs one wake-up, not one each.
   void pay_owed_wake() noexcept;
   void cancel(IoOp* op) noexcept;
   // The worker loop's hooks for worker `i`'s ring (no-ops without worker rings): flush after a
@@ -121,7 +123,6 @@ class Reactor final : public BackendHost {
   void worker_exit(unsigned i) noexcept {
     if (!rings_.empty()) rings_[i]->owner_exit();
   }
-  bool has_worker_rings() const noexcept { return !rings_.empty(); }
 
   void add_timer(TimerNode* n);
   void cancel_timer(TimerNode* n) noexcept;

@@ -1,4 +1,5 @@
-// The unit of asynchronous I/O handed to the completion thread, and the shared file descriptor.
+// The unit of asynchronous I/O handed to a backend (a worker's ring or the completion thread's),
+// and the shared file descriptor.
 //
 // Design
 // ------

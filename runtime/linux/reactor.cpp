@@ -61,6 +61,12 @@ std::int64_t ns_since_epoch(std::chrono::steady_clock::time_point t) noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
+// A fired timer's task header is woken (one CAS) after the batch is collected and the timer
+// lock released: fetching it while the wheel walks on overlaps that miss with the walk's.
+inline void prefetch_task(const Waker& w) noexcept {
+  __builtin_prefetch(w.task(), 1);
+}
+
 // This worker pushed onto a stack without waking the completion thread (see pay_owed_wake).
 thread_local Reactor* tl_owed_wake = nullptr;
 
@@ -261,7 +267,12 @@ void Reactor::fire_due_timers() noexcept {
     std::unique_lock lock(timer_mu_, std::try_to_lock);
     if (!lock.owns_lock()) return;  // the completion thread (or another worker) is firing
     n = timers_.poll(
-        now, [&](TimerNode* t) { batch[n++] = std::move(t->waker); }, kWorkerBatch);
+        now,
+        [&](TimerNode* t) {
+          prefetch_task(t->waker);
+          batch[n++] = std::move(t->waker);
+        },
+        kWorkerBatch);
     next_due_ns_.store(ns_since_epoch(timers_.next_due()), std::memory_order_relaxed);
   }
   // The scope routes the wakes to the wake queue (not this worker's local queue, behind its
@@ -385,7 +396,12 @@ void Reactor::fire_timers(std::chrono::steady_clock::time_point now) noexcept {
       std::lock_guard lock(timer_mu_);
       wait_deadline_ = std::chrono::steady_clock::time_point::min();  // awake: no wake-ups
       n = timers_.poll(
-          now, [this](TimerNode* t) { fired_.push_back(std::move(t->waker)); }, kBatch);
+          now,
+          [this](TimerNode* t) {
+            prefetch_task(t->waker);
+            fired_.push_back(std::move(t->waker));
+          },
+          kBatch);
       // relaxed: a hint (see fire_due_timers).
       next_due_ns_.store(ns_since_epoch(timers_.next_due()), std::memory_order_relaxed);
     }

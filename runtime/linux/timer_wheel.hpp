@@ -8,9 +8,17 @@
 // are one tick wide (the level spans 67 ms), level 1 slots 1,024 ticks (the level spans 69 s),
 // level 2 19.5 h, level 3 2.3 years, level 4 the rest. A timer due at tick k is linked into the
 // level where k first differs from `elapsed_` (the tick up to which the wheel has been
-// processed), in the slot given by k's digit at that level. Each slot is an intrusive doubly
-// linked list (cancel unlinks in O(1)) and each level keeps a 1,024-bit occupancy map, so finding
-// the next slot to process is a handful of bit scans, never a walk over timers.
+// processed), in the slot given by k's digit at that level. Each slot is kLanes (8) intrusive
+// doubly linked lists ("lanes", filled round-robin; cancel unlinks in O(1)) and each level keeps
+// a 1,024-bit occupancy map, so finding the next slot to process is a handful of bit scans,
+// never a walk over timers.
+//
+// Why lanes: firing or cascading a slot walks its nodes, and each node lives in a different
+// coroutine frame, usually not in cache when many timers are pending. Walking one list is a
+// chain of dependent loads: one cache miss at a time. poll() walks the lanes round-robin and
+// prefetches each lane's next node when it visits its predecessor, so up to 8 misses overlap.
+// A slot's lane heads fill one cache line. (With one list, the walk was about 70% of the
+// completion thread's firing time in the timers benchmark; see docs/performance.md.)
 //
 // A level-0 slot holds deadlines in [k, k+1) ticks and fires once the clock has reached k+1:
 // a timer never fires early and at most one tick (65.5 us) late from the granularity. Firing in
@@ -28,9 +36,10 @@
 // keeps it by advancing `elapsed_` only to the next slot it processes (the minimum over all
 // levels, cascades first on ties), then to the clock's tick when nothing else is due.
 //
-// Each node's `slot` field says where it is linked (kNotQueued once fired or removed). It is
-// atomic only so that TimerNode's owner can skip the lock when cancelling a timer that has
-// already fired (see Reactor::cancel_timer); every write happens under the owner's lock.
+// Each node's `slot` field says where it is linked (slot index * kLanes + lane; kNotQueued once
+// fired or removed). It is atomic only so that TimerNode's owner can skip the lock when
+// cancelling a timer that has already fired (see Reactor::cancel_timer); every write happens
+// under the owner's lock.
 #pragma once
 
 #include <array>
@@ -51,6 +60,7 @@ class TimerWheel {
   static constexpr unsigned kLevelBits = 10;
   static constexpr unsigned kSlots = 1u << kLevelBits;
   static constexpr unsigned kLevels = 5;  // 5 x 10 = 50 bits of ticks >= 64 - 16 bits of ns
+  static constexpr unsigned kLanes = 8;   // independent lists per slot (one cache line of heads)
   static constexpr Clock::duration kGranularity = std::chrono::nanoseconds(Tick{1} << kTickShift);
 
   static Tick to_tick(Clock::time_point t) noexcept {
@@ -110,31 +120,47 @@ class TimerWheel {
       if (fired == max) return fired;  // more is due: elapsed_ stays before it
       elapsed_ = e.tick;
       unsigned idx = e.level * kSlots + e.slot;
-      TimerNode* n = heads_[idx];
-      heads_[idx] = nullptr;
+      // Take the slot's lanes and walk them round-robin: the next node of each lane is
+      // prefetched when its predecessor is visited, so up to kLanes misses are in flight
+      // instead of one (a single list is a chain of dependent loads).
+      TimerNode* cur[kLanes];
+      for (unsigned j = 0; j < kLanes; ++j) {
+        cur[j] = heads_[idx].lane[j];
+        heads_[idx].lane[j] = nullptr;
+      }
       occupied_[e.level][e.slot / 64] &= ~(std::uint64_t{1} << (e.slot % 64));
-      while (n != nullptr) {
-        if (e.level == 0 && fired == max) {
-          // Full: the rest of the slot goes back (elapsed_ == its tick, so it is found first
-          // next time).
-          n->prev = nullptr;
-          heads_[idx] = n;
-          occupied_[0][e.slot / 64] |= std::uint64_t{1} << (e.slot % 64);
-          return fired;
+      for (bool any = true; any;) {
+        any = false;
+        for (unsigned j = 0; j < kLanes; ++j) {
+          TimerNode* n = cur[j];
+          if (n == nullptr) continue;
+          if (e.level == 0 && fired == max) {
+            // Full: the rest of the slot goes back to its lanes (elapsed_ == its tick, so it
+            // is found first next time). The nodes keep their slot codes.
+            for (unsigned k = 0; k < kLanes; ++k) {
+              if (cur[k] == nullptr) continue;
+              cur[k]->prev = nullptr;
+              heads_[idx].lane[k] = cur[k];
+            }
+            occupied_[0][e.slot / 64] |= std::uint64_t{1} << (e.slot % 64);
+            return fired;
+          }
+          any = true;
+          TimerNode* next = n->next;
+          if (next != nullptr) __builtin_prefetch(next, 1);
+          cur[j] = next;
+          if (e.level == 0) {
+            fire(n);
+            --size_;
+            ++fired;
+            // release: the canceller's acquire load that sees kNotQueued also sees that fire()
+            // has finished with the node, so the node's frame may then be destroyed without
+            // the lock (Reactor::cancel_timer). The node is not touched after this store.
+            n->slot.store(TimerNode::kNotQueued, std::memory_order_release);
+          } else {
+            place(n, to_tick(n->deadline));  // cascade: relative to the new elapsed_
+          }
         }
-        TimerNode* next = n->next;
-        if (e.level == 0) {
-          fire(n);
-          --size_;
-          ++fired;
-          // release: the canceller's acquire load that sees kNotQueued also sees that fire()
-          // has finished with the node, so the node's frame may then be destroyed without the
-          // lock (Reactor::cancel_timer). The node is not touched after this store.
-          n->slot.store(TimerNode::kNotQueued, std::memory_order_release);
-        } else {
-          place(n, to_tick(n->deadline));  // cascade: relative to the new elapsed_
-        }
-        n = next;
       }
     }
     if (t > elapsed_) elapsed_ = t;
@@ -159,24 +185,27 @@ class TimerWheel {
     unsigned level = level_for(elapsed_, k);
     unsigned slot = static_cast<unsigned>(k >> (level * kLevelBits)) & (kSlots - 1);
     unsigned idx = level * kSlots + slot;
+    unsigned lane = next_lane_++ % kLanes;  // round-robin: the lanes of a busy slot stay even
+    TimerNode*& head = heads_[idx].lane[lane];
     n->prev = nullptr;
-    n->next = heads_[idx];
+    n->next = head;
     if (n->next != nullptr) n->next->prev = n;
-    heads_[idx] = n;
+    head = n;
     occupied_[level][slot / 64] |= std::uint64_t{1} << (slot % 64);
     // relaxed: under the owner's lock (see remove()).
-    n->slot.store(idx, std::memory_order_relaxed);
+    n->slot.store(idx * kLanes + lane, std::memory_order_relaxed);
   }
 
-  void unlink(TimerNode* n, std::uint32_t idx) noexcept {
+  void unlink(TimerNode* n, std::uint32_t code) noexcept {
+    unsigned idx = code / kLanes;
     if (n->prev != nullptr) {
       n->prev->next = n->next;
     } else {
-      heads_[idx] = n->next;
+      heads_[idx].lane[code % kLanes] = n->next;
     }
     if (n->next != nullptr) n->next->prev = n->prev;
     n->prev = n->next = nullptr;
-    if (heads_[idx] == nullptr) {
+    if (heads_[idx].empty()) {
       unsigned level = idx / kSlots;
       unsigned slot = idx % kSlots;
       occupied_[level][slot / 64] &= ~(std::uint64_t{1} << (slot % 64));
@@ -227,9 +256,21 @@ class TimerWheel {
     return found;
   }
 
+  // A slot: kLanes intrusive lists, filled round-robin (see poll()).
+  struct alignas(64) Slot {
+    TimerNode* lane[kLanes] = {};
+    bool empty() const noexcept {
+      for (TimerNode* h : lane) {
+        if (h != nullptr) return false;
+      }
+      return true;
+    }
+  };
+
   Tick elapsed_ = 0;
   std::size_t size_ = 0;
-  std::array<TimerNode*, kLevels * kSlots> heads_{};
+  unsigned next_lane_ = 0;
+  std::array<Slot, kLevels * kSlots> heads_{};
   std::array<std::array<std::uint64_t, kSlots / 64>, kLevels> occupied_{};
 };
 

@@ -171,6 +171,46 @@ TEST(TimerWheel, RemoveUnlinksFromTheMiddleOfASlot) {
   EXPECT_EQ(f.wheel.next_due(), Clock::time_point::max());
 }
 
+// A busy slot is spread over kLanes lists: removing heads, middles and tails of every lane,
+// then stopping bounded polls at every position of the walk, still fires each remaining node
+// exactly once; emptying every lane of a slot clears it.
+TEST(TimerWheel, LanesOfABusySlotSurviveRemovesAndBoundedPolls) {
+  constexpr int kNodes = 5 * static_cast<int>(TimerWheel::kLanes) + 3;
+  for (std::size_t max = 1; max <= TimerWheel::kLanes + 2; ++max) {
+    Fixture f;
+    f.poll(kStart);
+    std::vector<TimerNode*> nodes;
+    for (int i = 0; i < kNodes; ++i) nodes.push_back(f.add(kStart + 1'000'000 + i));  // one tick
+    // Lanes fill round-robin and each lane is LIFO: the first kLanes nodes are the lanes'
+    // tails, the last ones their heads.
+    std::vector<TimerNode*> removed = {nodes[0], nodes[3], nodes[kNodes / 2], nodes[kNodes - 1],
+                                       nodes[kNodes - 2]};
+    for (TimerNode* n : removed) f.wheel.remove(n);
+    EXPECT_EQ(f.wheel.size(), nodes.size() - removed.size());
+    std::size_t total = f.poll_batches(kStart + 2'000'000, max);
+    EXPECT_EQ(total, nodes.size() - removed.size()) << "max " << max;
+    EXPECT_TRUE(f.wheel.empty());
+    std::vector<TimerNode*> expected;
+    for (TimerNode* n : nodes) {
+      if (std::find(removed.begin(), removed.end(), n) == removed.end()) expected.push_back(n);
+    }
+    std::sort(expected.begin(), expected.end());
+    std::sort(f.fired.begin(), f.fired.end());
+    EXPECT_EQ(f.fired, expected) << "max " << max;
+    for (TimerNode* n : nodes) EXPECT_EQ(n->slot.load(), TimerNode::kNotQueued);
+  }
+  Fixture f;
+  f.poll(kStart);
+  std::vector<TimerNode*> nodes;
+  for (std::size_t i = 0; i < 2 * TimerWheel::kLanes + 1; ++i) {
+    nodes.push_back(f.add(kStart + 1'000'000 + static_cast<std::int64_t>(i)));
+  }
+  EXPECT_NE(f.wheel.next_due(), Clock::time_point::max());
+  for (TimerNode* n : nodes) f.wheel.remove(n);
+  EXPECT_EQ(f.wheel.next_due(), Clock::time_point::max());
+  EXPECT_EQ(f.poll(kStart + 10'000'000), 0u);
+}
+
 // Random inserts, removes and polls (small and huge steps) against a brute-force model: every
 // timer fires exactly once, never before its deadline, and by the first poll at or after the
 // end of its tick (for a deadline already in the past when inserted: the end of the current

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <utility>
 
 #include <executor/detail/timer_node.hpp>
 
@@ -92,6 +93,19 @@ void RuntimeImpl::schedule(TaskHeader* t) noexcept {
   }
   Worker* w = tl_worker;
   if (w != nullptr && w->rt == this) {
+    // A wake issued by the task this worker is running, of another task that has run before:
+    // the LIFO slot, run next here. Not a spawn (epoch 0: never run), not the running task's
+    // own re-queue (yield_now, the inline-transfer bound), not the join wake its completion
+    // issues (COMPLETE is set by then: the joiner would run once per finished child instead of
+    // once per batch). No idle worker is woken for the slot; one is for the task it displaces,
+    // as for any local push. relaxed loads: `t` was just made NOTIFIED by this thread's RMW and
+    // its epoch only changes in run_task, which cannot start before this push; `r` is ours.
+    TaskHeader* r = w->running;
+    if (r != nullptr && r != t && state::epoch(t->state.load(std::memory_order_relaxed)) != 0 &&
+        (r->state.load(std::memory_order_relaxed) & state::kComplete) == 0) {
+      t = std::exchange(w->lifo, t);
+      if (t == nullptr) return;
+    }
     w->queue.push_back(t, inject_);
   } else {
     inject_.push(t);
@@ -156,11 +170,14 @@ void RuntimeImpl::worker_main(Worker& w) noexcept {
     TaskHeader* t = find_task(w);
     if (t != nullptr) {
       transition_from_searching(w);
+      w.running = t;
       run_task(t);
+      w.running = nullptr;
       // I/O started by the tasks of this pass goes to the kernel in one batch: this worker's
-      // ring is flushed (and reaped) when the local queue runs dry and every 32 runs; ops that
+      // ring is flushed (and reaped) when the local queue and LIFO slot run dry and every 32
+      // runs; ops that
       // went to the completion thread cost it one wake-up (see Reactor::submit).
-      if (w.queue.empty() || (w.tick & 31) == 0) {
+      if ((w.lifo == nullptr && w.queue.empty()) || (w.tick & 31) == 0) {
         reactor_->worker_flush(w.index);
         reactor_->pay_owed_wake();
       }
@@ -196,6 +213,10 @@ TaskHeader* RuntimeImpl::find_task(Worker& w) noexcept {
   // Every 16th tick, fire the timers that are due if the completion thread has not (it wakes
   // once per 65.5 us tick at best, later when the machine is busy); their tasks go to the wake
   // queue taken just below.
+  // Then the LIFO slot, at most kMaxLifoRuns times in a row: after that its task goes to the
+  // back of the local queue, behind whatever waits there (two tasks waking each other would
+  // otherwise keep the slot forever). No idle worker is woken for it if the queue was empty:
+  // this worker runs it next.
   if ((tick & 15) == 0) reactor_->fire_due_timers();
   if (tick % 61 == 0) {
     if (TaskHeader* t = take_from_inject(w)) return t;
@@ -203,6 +224,17 @@ TaskHeader* RuntimeImpl::find_task(Worker& w) noexcept {
   if ((tick & 31) != 0) {
     if (TaskHeader* t = take_wake(w)) return t;
   }
+  if (TaskHeader* t = w.lifo) {
+    w.lifo = nullptr;
+    if (w.lifo_runs < Worker::kMaxLifoRuns) {
+      ++w.lifo_runs;
+      return t;
+    }
+    bool others = !w.queue.empty();
+    w.queue.push_back(t, inject_);
+    if (others) notify_parked();
+  }
+  w.lifo_runs = 0;
   if (TaskHeader* t = w.queue.pop()) return t;
   if (TaskHeader* t = take_wake(w)) return t;
   if (TaskHeader* t = take_from_inject(w)) return t;
@@ -254,6 +286,9 @@ bool RuntimeImpl::has_work() const noexcept {
 }
 
 void RuntimeImpl::park(Worker& w) noexcept {
+  // Only task runs fill the LIFO slot and find_task just found it empty; checked anyway, as a
+  // parked worker's slot would stay unrun.
+  if (w.lifo != nullptr) return;
   {
     std::lock_guard lock(idle_mu_);
     idle_.push_back(&w);
@@ -389,6 +424,11 @@ void RuntimeImpl::teardown() noexcept {
     }
     // Queued tasks: some never ran (so they are not in the registry); cancel those too.
     for (auto& w : workers_) {
+      if (TaskHeader* t = std::exchange(w->lifo, nullptr)) {
+        any = true;
+        teardown_task(t);
+        release_queued(t);
+      }
       while (w->wakes_pos != w->wakes_n) {
         TaskHeader* t = w->wakes[w->wakes_pos++];
         any = true;

@@ -2,16 +2,38 @@
 //
 // Design
 // ------
-//   spawn / wake (worker)  -> that worker's LocalQueue (overflow: half to the InjectQueue)
+//   wake by a running task -> that worker's LIFO slot (the slot's previous task, if any, to
+//                             the back of the LocalQueue)
+//   spawn, re-queue (yield), other wakes on a worker -> that worker's LocalQueue (overflow:
+//                             half to the InjectQueue)
 //   wake (completion thread) -> WakeQueue (batched: one lock per pass)
 //   wake (other threads)   -> InjectQueue
 //   worker loop            -> every 16th tick, fire due timers the completion thread has not
 //                             (Reactor::fire_due_timers; the wakes go to the WakeQueue);
-//                             on 31 ticks of 32, tasks woken by the completion thread first
-//                             (timers and I/O have waited for the outside world: they must not
-//                             queue behind a whole spawn backlog), a few at a time; then local
-//                             pop; every 61st tick the inject queue first (fairness); then
+//                             every 61st tick the inject queue first (fairness); on 31 ticks
+//                             of 32, tasks woken by the completion thread first (timers and
+//                             I/O have waited for the outside world: they must not queue
+//                             behind a whole spawn backlog), a few at a time; then the LIFO
+//                             slot (at most kMaxLifoRuns runs in a row); then local pop; then
 //                             inject (a batch); else steal half of a random victim; else park
+//
+// The LIFO slot (tokio's design): when a task wakes another (a channel send, a mutex unlock),
+// the woken task runs next on the same worker, where the data it is about to read is in
+// cache, and no idle worker is woken for it: the slot is not stealable. Without it, the woken
+// task went to the local queue and the push woke an idle worker, which stole it, so two tasks
+// talking to each other ran on two cores, each hand-off paying a cross-core cache transfer and
+// often a futex wake-up; whether a pair ended up split or together decided the ping_pong and
+// mutex benchmarks' speed (bimodal, 2x apart, from one process to the next). Bounds: a push
+// into an occupied slot moves the previous task to the back of the local queue (and wakes an
+// idle worker as a local push does); after kMaxLifoRuns runs in a row from the slot, its task
+// goes to the back of the local queue instead, so two tasks waking each other forever cannot
+// starve the rest. Only wakes issued by the running task, of a task that has run before, use
+// the slot: a spawned task goes to the queue (a parent may spin until another worker runs it),
+// the running task's own re-queue (yield_now, the inline-transfer bound) goes to the back of
+// the queue, so yield keeps its meaning, and so does the join wake of a finishing task (a
+// parent awaiting a batch of children would otherwise run once per child). The cost: a task woken
+// into the slot waits until the waking task's run ends, even if another worker is idle, so a task
+// that wakes another and then blocks its worker without suspending delays it (as in tokio).
 //
 // Parking (no idle CPU): a worker that finds nothing registers itself idle (idle_mu_, idle_),
 // issues a seq_cst fence, re-checks every queue, and only then sleeps on its own futex word.
@@ -27,14 +49,14 @@
 // per-worker single-writer counters (spawned/finished), not in a shared atomic.
 //
 // Fields by writer: workers_, reactor_ — immutable after construction; stopping_ — any thread;
-// idle_ (under idle_mu_); registry shards (under their mutex); num_idle_, num_searching_,
-// registry shards (under their mutex);
-// num_idle_, num_searching_ — atomics.
+// idle_ (under idle_mu_); registry shards (under their mutex); num_idle_, num_searching_ —
+// atomics; a Worker's lifo, tick, searching — its own thread (teardown reads them after
+// joining it).
 //
 // Shutdown (~RuntimeImpl): stop workers (each finishes its current slice); cancel every
 // unfinished task — destroying its frame runs its awaiters' destructors, which hand in-flight
-// I/O ops cancel requests — and drain the queues, dropping their references; then stop the
-// completion thread (it cancels and reaps every op still in flight) and drain once more.
+// I/O ops cancel requests — and drain the queues and LIFO slots, dropping their references; then
+// stop the completion thread (it cancels and reaps every op still in flight) and drain once more.
 // abandon(): stop workers and the completion thread; unfinished tasks stay as they are.
 #pragma once
 
@@ -65,6 +87,12 @@ struct Worker {
   bool searching = false;                  // this worker's thread only
   std::uint32_t tick = 0;                  // this worker's thread only
   std::uint64_t rng = 0;                   // this worker's thread only
+  // The LIFO slot (this worker's thread only; never stolen): the task most recently woken by a
+  // task running on this worker, run next. lifo_runs counts consecutive runs taken from it.
+  TaskHeader* lifo = nullptr;
+  std::uint32_t lifo_runs = 0;
+  TaskHeader* running = nullptr;  // the task in run_task on this worker (this thread only)
+  static constexpr std::uint32_t kMaxLifoRuns = 16;
   // A few tasks taken from the wake queue, run before the local queue: wakes[wakes_pos ..
   // wakes_n) (this thread only).
   static constexpr std::size_t kWakeBatch = 32;

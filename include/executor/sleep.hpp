@@ -21,15 +21,25 @@ using Clock = std::chrono::steady_clock;
 class SleepAwaiter {
  public:
   explicit SleepAwaiter(Clock::time_point deadline) noexcept { node_.deadline = deadline; }
+  // A deadline computed as a fresh Clock::now() plus a positive duration (sleep(d) with d > 0):
+  // it is known to be in the future, so await_ready() skips its clock read and the sleep always
+  // suspends. Should the deadline pass in between (d of a few ns), the timer fires at the next
+  // poll of the wheel: still never early.
+  struct AfterNow {};
+  SleepAwaiter(Clock::time_point deadline, AfterNow) noexcept : after_now_(true) {
+    node_.deadline = deadline;
+  }
   // Movable until awaited (e.g. into executor::timeout); an armed awaiter never moves because it
   // lives in a suspended frame.
-  SleepAwaiter(SleepAwaiter&& other) noexcept { node_.deadline = other.node_.deadline; }
+  SleepAwaiter(SleepAwaiter&& other) noexcept : after_now_(other.after_now_) {
+    node_.deadline = other.node_.deadline;
+  }
   SleepAwaiter& operator=(SleepAwaiter&&) = delete;
   ~SleepAwaiter() {
     if (armed_) detail::timer_cancel(&node_);
   }
 
-  bool await_ready() const noexcept { return node_.deadline <= Clock::now(); }
+  bool await_ready() const noexcept { return !after_now_ && node_.deadline <= Clock::now(); }
   void await_suspend(std::coroutine_handle<> h) {
     node_.waker = detail::Waker::current(h);
     armed_ = true;
@@ -40,15 +50,20 @@ class SleepAwaiter {
  private:
   detail::TimerNode node_;
   bool armed_ = false;
+  bool after_now_ = false;
 };
 
 [[nodiscard]] inline SleepAwaiter sleep_until(Clock::time_point deadline) noexcept {
   return SleepAwaiter(deadline);
 }
 
+// One clock read: the deadline is now + d, so a positive d needs no second read in await_ready.
 template <class Rep, class Period>
 [[nodiscard]] SleepAwaiter sleep(std::chrono::duration<Rep, Period> d) noexcept {
-  return SleepAwaiter(Clock::now() + std::chrono::duration_cast<Clock::duration>(d));
+  auto delta = std::chrono::duration_cast<Clock::duration>(d);
+  Clock::time_point deadline = Clock::now() + delta;
+  if (delta > Clock::duration::zero()) return SleepAwaiter(deadline, SleepAwaiter::AfterNow{});
+  return SleepAwaiter(deadline);
 }
 
 }  // namespace executor

@@ -34,6 +34,38 @@ TEST(Sleep, NeverWakesEarly) {
   EXPECT_TRUE(rt.block_on(body()));
 }
 
+// sleep(d) reads the clock once: a positive d always suspends (no second read in await_ready),
+// a zero or negative one is ready at once; sleep_until compares with the clock.
+TEST(Sleep, ReadyOnlyForPastDeadlines) {
+  EXPECT_TRUE(executor::sleep(0ms).await_ready());
+  EXPECT_TRUE(executor::sleep(-5ms).await_ready());
+  EXPECT_FALSE(executor::sleep(1ns).await_ready());
+  EXPECT_FALSE(executor::sleep(1h).await_ready());
+  EXPECT_TRUE(executor::sleep_until(Clock::now()).await_ready());
+  EXPECT_TRUE(executor::sleep_until(Clock::now() - 1s).await_ready());
+  EXPECT_FALSE(executor::sleep_until(Clock::now() + 1h).await_ready());
+  // Moving keeps what the awaiter knows.
+  executor::SleepAwaiter a = executor::sleep(1h);
+  executor::SleepAwaiter b(std::move(a));
+  EXPECT_FALSE(b.await_ready());
+}
+
+// Tiny positive sleeps suspend even if their deadline passes before the timer is armed; they
+// still never wake before it.
+TEST(Sleep, TinySleepsNeverWakeEarly) {
+  Runtime rt({.workers = 2});
+  auto body = []() -> Task<bool> {
+    for (int i = 0; i < 200; ++i) {
+      auto d = std::chrono::nanoseconds(1 + (i % 4) * 500);
+      auto start = Clock::now();
+      co_await executor::sleep(d);
+      if (Clock::now() - start < d) co_return false;
+    }
+    co_return true;
+  };
+  EXPECT_TRUE(rt.block_on(body()));
+}
+
 TEST(Sleep, PastDeadlineCompletesImmediately) {
   Runtime rt({.workers = 1});
   auto body = []() -> Task<void> {

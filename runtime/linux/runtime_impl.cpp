@@ -242,15 +242,29 @@ TaskHeader* RuntimeImpl::find_task(Worker& w) noexcept {
 }
 
 TaskHeader* RuntimeImpl::take_wake(Worker& w) noexcept {
-  if (w.wakes_pos != w.wakes_n) return w.wakes[w.wakes_pos++];
-  if (wakes_.size() == 0) return nullptr;
-  // A small share, so the other workers get theirs too.
-  std::size_t share = wakes_.size() / workers_.size() + 1;
-  std::size_t n = wakes_.pop_batch(w.wakes, std::min<std::size_t>(share, Worker::kWakeBatch));
-  if (n == 0) return nullptr;
-  w.wakes_pos = 1;
-  w.wakes_n = static_cast<std::uint32_t>(n);
-  return w.wakes[0];
+  if (w.wakes_pos == w.wakes_n) {
+    if (wakes_.size() == 0) return nullptr;
+    // A small share, so the other workers get theirs too.
+    std::size_t share = wakes_.size() / workers_.size() + 1;
+    std::size_t n = wakes_.pop_batch(w.wakes, std::min<std::size_t>(share, Worker::kWakeBatch));
+    if (n == 0) return nullptr;
+    // These tasks were woken by another thread, usually on the other core or long ago: their
+    // headers are not in this core's cache. Fetch them all now, so that their misses overlap
+    // instead of each run starting with one.
+    for (std::size_t i = 0; i < n; ++i) __builtin_prefetch(w.wakes[i], 1);
+    w.wakes_pos = 0;
+    w.wakes_n = static_cast<std::uint32_t>(n);
+  }
+  TaskHeader* t = w.wakes[w.wakes_pos++];
+  // And the next task's frame, while this one runs (its resume starts with a load of the frame).
+  // Reading resume_point is ordered: the task's last run wrote it before its idle transition,
+  // which its waker's CAS read before it queued the task, which we popped under the queue lock.
+  if (w.wakes_pos != w.wakes_n) {
+    auto* frame = static_cast<char*>(w.wakes[w.wakes_pos]->resume_point.address());
+    __builtin_prefetch(frame, 0);
+    __builtin_prefetch(frame + 64, 1);
+  }
+  return t;
 }
 
 TaskHeader* RuntimeImpl::take_from_inject(Worker& w) noexcept {

@@ -23,8 +23,9 @@ class SleepAwaiter {
   explicit SleepAwaiter(Clock::time_point deadline) noexcept { node_.deadline = deadline; }
   // A deadline computed as a fresh Clock::now() plus a positive duration (sleep(d) with d > 0):
   // it is known to be in the future, so await_ready() skips its clock read and the sleep always
-  // suspends. Should the deadline pass in between (d of a few ns), the timer fires at the next
-  // poll of the wheel: still never early.
+  // suspends. Should the deadline pass before the awaiter is awaited (d of a few ns, or an
+  // awaiter kept and awaited later), the timer fires at the wheel's next poll: never early, only
+  // not at once.
   struct AfterNow {};
   SleepAwaiter(Clock::time_point deadline, AfterNow) noexcept : after_now_(true) {
     node_.deadline = deadline;

@@ -128,19 +128,23 @@ class EXECUTOR_API TaskState : public BlockingJob {
 class StateRef {
  public:
   explicit StateRef(TaskState* st) noexcept : st_(st) {}
-  StateRef(StateRef&& o) noexcept : st_(std::exchange(o.st_, nullptr)) {}
+  StateRef(StateRef&& o) noexcept : st_(std::exchange(o.st_, nullptr)), finish_(o.finish_) {}
   StateRef(const StateRef&) = delete;
   StateRef& operator=(const StateRef&) = delete;
   ~StateRef() {
     if (st_ != nullptr) {
-      st_->finish_cancelled("task was cancelled: its runtime was destroyed");
+      if (finish_) st_->finish_cancelled("task was cancelled: its runtime was destroyed");
       st_->release();
     }
   }
   TaskState* get() const noexcept { return st_; }
+  // cancel() claimed the start: it publishes the outcome (perhaps not yet: it may still be on
+  // its way), so the destructor only releases.
+  void leave_outcome_to_canceller() noexcept { finish_ = false; }
 
  private:
   TaskState* st_;
+  bool finish_ = true;
 };
 
 // The pointer returned for results without data (void, empty structs, absl::Status): non-null,
@@ -298,7 +302,10 @@ class TypedState final : public TaskState {
   // Coroutine form: the root task spawned on the runtime.
   static Task<void> root(StateRef ref) {
     auto* self = static_cast<TypedState*>(ref.get());
-    if (!self->claim_start()) co_return;  // cancelled before it started: already finished
+    if (!self->claim_start()) {  // cancelled before it started: cancel() finishes it
+      ref.leave_outcome_to_canceller();
+      co_return;
+    }
     if (self->token().is_cancelled()) {
       self->finish_cancelled("task was cancelled before it started");
       co_return;

@@ -86,7 +86,9 @@ struct Worker {
   std::atomic<std::uint32_t> unparked{0};  // futex word: 1 = a waker released this worker
   bool searching = false;                  // this worker's thread only
   std::uint32_t tick = 0;                  // this worker's thread only
-  std::uint64_t rng = 0;                   // this worker's thread only
+  // When this worker last gave up its CPU (parked or yielded); see yield_cpu_if_due.
+  std::int64_t cpu_since_ns = 0;  // this worker's thread only
+  std::uint64_t rng = 0;          // this worker's thread only
   // The LIFO slot (this worker's thread only; never stolen): the task most recently woken by a
   // task running on this worker, run next. lifo_runs counts consecutive runs taken from it.
   TaskHeader* lifo = nullptr;
@@ -154,6 +156,9 @@ class RuntimeImpl final : public Scheduler {
   };
 
   void worker_main(Worker& w) noexcept;
+  void yield_cpu_if_due(Worker& w) noexcept;
+  // See yield_cpu_if_due.
+  static constexpr std::int64_t kYieldNs = 50'000;
   TaskHeader* find_task(Worker& w) noexcept;
   TaskHeader* take_from_inject(Worker& w) noexcept;
   TaskHeader* take_wake(Worker& w) noexcept;

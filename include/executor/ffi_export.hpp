@@ -124,7 +124,8 @@ class EXECUTOR_API TaskState : public BlockingJob {
 
 // The executor side's reference, as a coroutine parameter: a parameter lives in the frame, so
 // it is released even if the frame is destroyed before the body ever ran (runtime teardown), or
-// never allocated. Releasing finishes the task as cancelled unless it finished already.
+// never allocated. Releasing finishes the task as cancelled unless it finished already, or
+// unless cancel() claimed its start (then cancel() publishes the outcome).
 class StateRef {
  public:
   explicit StateRef(TaskState* st) noexcept : st_(st) {}

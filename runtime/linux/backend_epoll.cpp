@@ -48,6 +48,7 @@
 #include <executor/spawn_blocking.hpp>
 
 #include "backend.hpp"
+#include "monotonic_ns.hpp"
 
 namespace executor::detail {
 
@@ -59,12 +60,6 @@ constexpr std::uint32_t kInPool = 1u << 2;
 constexpr std::uint32_t kConnecting = 1u << 3;
 constexpr std::uint32_t kHasDeadline = 1u << 4;
 constexpr std::uint32_t kDone = 1u << 5;
-
-std::int64_t now_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 bool is_socket_op(IoOpcode c) noexcept {
   switch (c) {
@@ -209,7 +204,7 @@ class EpollBackend final : public Backend {
   std::size_t wait(const TimePoint* deadline) noexcept override {
     std::size_t before = in_flight_;
     std::int64_t limit = -1;  // ns from now; -1 = forever
-    std::int64_t now = now_ns();
+    std::int64_t now = monotonic_ns();
     if (deadline != nullptr) {
       TimePoint t(std::chrono::nanoseconds{now});
       // Compare first: a past deadline may be time_point::min(), whose difference overflows.
@@ -493,7 +488,7 @@ class EpollBackend final : public Backend {
 
   void expire_deadlines() noexcept {
     if (deadlines_.empty()) return;
-    std::int64_t now = now_ns();
+    std::int64_t now = monotonic_ns();
     while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
       IoOp* op = deadlines_.begin()->second;
       deadlines_.erase(deadlines_.begin());

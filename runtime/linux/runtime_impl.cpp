@@ -4,10 +4,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <utility>
 
 #include <executor/detail/timer_node.hpp>
+
+#include "monotonic_ns.hpp"
 
 namespace executor::detail {
 
@@ -166,14 +167,6 @@ void RuntimeImpl::transition_from_searching(Worker& w) noexcept {
 
 // --- Worker loop ------------------------------------------------------------------------------
 
-namespace {
-std::int64_t now_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
-
 // A worker that has kept its CPU for kYieldNs lets the kernel run another thread there. Linux's
 // fair scheduler notices an expired time slice only at a timer tick (4 ms with CONFIG_HZ=250),
 // so a thread that becomes runnable on a CPU where a worker is busy waits for that tick unless
@@ -184,10 +177,10 @@ std::int64_t now_ns() noexcept {
 // costs nothing measurable (docs/performance.md: tcp_echo p99 4.2 -> 2.0 ms, the other rows
 // unchanged within noise).
 void RuntimeImpl::yield_cpu_if_due(Worker& w) noexcept {
-  std::int64_t now = now_ns();
+  std::int64_t now = monotonic_ns();
   if (now - w.cpu_since_ns < kYieldNs) return;
   ::sched_yield();
-  w.cpu_since_ns = now_ns();
+  w.cpu_since_ns = monotonic_ns();
 }
 
 void RuntimeImpl::worker_main(Worker& w) noexcept {
@@ -218,7 +211,7 @@ void RuntimeImpl::worker_main(Worker& w) noexcept {
     // arrived meanwhile, their tasks are in the local queue now.
     if (reactor_->worker_prepare_park(w.index)) continue;
     park(w);
-    w.cpu_since_ns = now_ns();
+    w.cpu_since_ns = monotonic_ns();
     reactor_->worker_resume(w.index);
   }
   reactor_->worker_exit(w.index);

@@ -1,14 +1,16 @@
 // Workload `tcp_echo` (../shared/BENCHMARKS.md), executor's server: the program a user writes
 // with executor::io (as examples/echo_server.cpp does), measured from outside by bench/loadgen.
 //
-//   echo_server_executor --port=7000 [--host=127.0.0.1]
+//   echo_server_executor --port=7000 [--host=127.0.0.1] [--receiver]
 //
 // 2 worker threads; one accept loop; one task per connection that receives into a 4 KiB buffer
 // and sends back what arrived (send_all loops on short sends), like the raw liburing baseline
 // (bench/baselines/uring_echo_server.cpp) and the Asio one (bench/baselines/asio_echo_server.cpp).
-// TCP_NODELAY on every accepted socket, as in both baselines. Runs until killed (the bench driver
-// sends SIGTERM); there is deliberately no graceful shutdown path (no cancellation token on the
-// receives), because the baselines have none either.
+// --receiver: each connection receives through an io::Receiver (a multishot receive with 8
+// provided buffers of 4 KiB; io::TcpStream::receiver) instead of one recv per message, and sends
+// back a copy of each chunk. TCP_NODELAY on every accepted socket, as in both baselines. Runs until
+// killed (the bench driver sends SIGTERM); there is deliberately no graceful shutdown path (no
+// cancellation token on the receives), because the baselines have none either.
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -23,6 +25,7 @@
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "listen address (loopback only)");
 ABSL_FLAG(int, port, 7000, "listen port");
+ABSL_FLAG(bool, receiver, false, "receive with io::Receiver (multishot) instead of recv");
 
 namespace {
 
@@ -37,6 +40,21 @@ Task<void> serve(io::TcpStream conn) {
     buf.clear();
     absl::StatusOr<std::size_t> n = co_await conn.recv(buf);
     if (!n.ok() || *n == 0) co_return;  // error, or the client closed
+    if (!(co_await conn.send_all(buf)).ok()) co_return;
+  }
+}
+
+Task<void> serve_receiver(io::TcpStream conn) {
+  (void)conn.set_nodelay(true);
+  absl::StatusOr<io::Receiver> rx = conn.receiver({.buffers = 8, .buffer_size = kBufferSize});
+  if (!rx.ok()) co_return;
+  io::Buffer buf(kBufferSize);
+  for (;;) {
+    absl::StatusOr<io::Chunk> chunk = co_await rx->next();
+    if (!chunk.ok() || chunk->empty()) co_return;  // error, or the client closed
+    buf.clear();
+    buf.append(chunk->view());
+    chunk->release();
     if (!(co_await conn.send_all(buf)).ok()) co_return;
   }
 }
@@ -62,13 +80,14 @@ Task<int> app(int argc, char** argv) {
     std::fprintf(stderr, "echo_server_executor: %s\n", listener.status().ToString().c_str());
     co_return 1;
   }
+  const bool use_receiver = absl::GetFlag(FLAGS_receiver);
   for (;;) {
     absl::StatusOr<io::TcpStream> conn = co_await listener->accept();
     if (!conn.ok()) {
       std::fprintf(stderr, "echo_server_executor: %s\n", conn.status().ToString().c_str());
       continue;  // e.g. EMFILE: keep serving the others
     }
-    spawn(serve, std::move(*conn)).detach();
+    spawn(use_receiver ? serve_receiver : serve, std::move(*conn)).detach();
   }
 }
 

@@ -23,6 +23,13 @@
 // thread already runs cannot be interrupted and completes with its real result, like an
 // io_uring op whose linked timeout lost the race.
 //
+// Multishot receive (kRecvMultishot) is a readiness loop: the op stays in its fd's reader FIFO;
+// each time the fd is readable it receives into free buffers of its pool (provided_buffers.hpp),
+// reporting every chunk through op->more, until the socket would block (it stays armed), at most
+// 64 chunks per event (level-triggered epoll reports the rest), or it ends: 0 at end of stream,
+// -ENOBUFS when data is waiting and no buffer is free (as io_uring does), -errno on error. A
+// plain receive on the same fd queues behind it, so do not mix them (the public API says so).
+//
 // Per-op state (IoOp::bflags, bscratch[0] = its PoolJob), completion thread only:
 //
 //   submit ──try──> done                       (result other than EAGAIN)
@@ -49,6 +56,7 @@
 
 #include "backend.hpp"
 #include "monotonic_ns.hpp"
+#include "provided_buffers.hpp"
 
 namespace executor::detail {
 
@@ -69,6 +77,7 @@ bool is_socket_op(IoOpcode c) noexcept {
     case IoOpcode::kSend:
     case IoOpcode::kRecvmsg:
     case IoOpcode::kSendmsg:
+    case IoOpcode::kRecvMultishot:
       return true;
     default:
       return false;
@@ -76,7 +85,8 @@ bool is_socket_op(IoOpcode c) noexcept {
 }
 
 bool reads(IoOpcode c) noexcept {
-  return c == IoOpcode::kAccept || c == IoOpcode::kRecv || c == IoOpcode::kRecvmsg;
+  return c == IoOpcode::kAccept || c == IoOpcode::kRecv || c == IoOpcode::kRecvmsg ||
+         c == IoOpcode::kRecvMultishot;
 }
 
 struct WaitList {
@@ -339,8 +349,42 @@ class EpollBackend final : public Backend {
     }
   }
 
+  // A multishot receive's readiness loop (see the design notes): its final result, or -EAGAIN
+  // while it goes on.
+  static int attempt_multishot(IoOp* op) noexcept {
+    auto* p = static_cast<ProvidedBuffers*>(op->addr);
+    for (int chunks = 0; chunks < 64;) {
+      int id;
+      {
+        std::lock_guard lock(p->mu);
+        id = p->take_free();
+      }
+      if (id < 0) {
+        char c;
+        long r = ::recv(op->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (r > 0) return -ENOBUFS;
+        if (r == 0) return 0;
+        if (errno == EINTR) continue;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+      }
+      long r = ::recv(op->fd, p->data(static_cast<std::uint32_t>(id)), p->size,
+                      static_cast<int>(op->op_flags) | MSG_DONTWAIT);
+      int err = r < 0 ? errno : 0;
+      op->more(op, r > 0 ? static_cast<int>(r) : 0, static_cast<std::uint32_t>(id));
+      if (r > 0) {
+        ++chunks;
+        continue;
+      }
+      if (r == 0) return 0;
+      if (err == EINTR) continue;
+      return err == EWOULDBLOCK ? -EAGAIN : -err;
+    }
+    return -EAGAIN;
+  }
+
   // Runs the op's syscall without blocking: the result, or -EAGAIN.
   static int attempt(IoOp* op) noexcept {
+    if (op->opcode == IoOpcode::kRecvMultishot) return attempt_multishot(op);
     for (;;) {
       long r;
       switch (op->opcode) {

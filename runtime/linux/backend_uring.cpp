@@ -27,6 +27,13 @@
 //
 //   submit ──> backlog ──issue()──> in kernel ──last CQE──> done (complete() called)
 //                 └──cancel()──> done (-ECANCELED)    └──cancel()──> ASYNC_CANCEL issued
+//
+// Multishot ops (kRecvMultishot): one SQE, many CQEs. Every CQE with IORING_CQE_F_MORE (and a
+// final one that carries a buffer) is reported through op->more at once, under whatever lock the
+// dispatcher holds; the CQE without F_MORE is the op's end and its complete(). Its provided-buffer
+// ring (provided_buffers.hpp) is registered on this ring when the op is issued, with a buffer
+// group id from this ring's allocator (bgids_), and unregistered at that final CQE, so a
+// re-armed op may go to another ring and the ring memory is never registered twice.
 #include <liburing.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -47,6 +54,7 @@
 #include <fmt/format.h>
 
 #include "backend.hpp"
+#include "provided_buffers.hpp"
 #include "worker_ring.hpp"
 
 namespace executor::detail {
@@ -69,6 +77,7 @@ constexpr std::uint32_t kCancelIssued = 1u << 2;    // an ASYNC_CANCEL SQE targe
 constexpr std::uint32_t kCancelDeferred = 1u << 3;  // in deferred_cancels_ (no SQE was free)
 constexpr std::uint32_t kTimedOut = 1u << 4;        // the linked timeout fired
 constexpr std::uint32_t kDone = 1u << 5;
+constexpr std::uint32_t kPoolRegistered = 1u << 6;  // its provided-buffer ring is registered
 
 std::string read_io_uring_disabled() {
   std::ifstream f("/proc/sys/kernel/io_uring_disabled");
@@ -371,7 +380,58 @@ class UringBackend final : public Backend {
       case IoOpcode::kSendmsg:
         io_uring_prep_sendmsg(sqe, op->fd, static_cast<const msghdr*>(op->addr), op->op_flags);
         break;
+      case IoOpcode::kRecvMultishot:
+        io_uring_prep_recv_multishot(sqe, op->fd, nullptr, 0, static_cast<int>(op->op_flags));
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = static_cast<ProvidedBuffers*>(op->addr)->bgid;
+        break;
     }
+  }
+
+  // Registers a multishot op's buffer ring here (see provided_buffers.hpp). 0 or -errno.
+  int register_buffers(IoOp* op) noexcept {
+    auto* p = static_cast<ProvidedBuffers*>(op->addr);
+    std::uint16_t bgid;
+    if (!free_bgids_.empty()) {
+      bgid = free_bgids_.back();
+      free_bgids_.pop_back();
+    } else if (next_bgid_ <= 0xffff) {
+      bgid = static_cast<std::uint16_t>(next_bgid_++);
+    } else {
+      return -ENOSPC;  // 65536 receivers armed on this ring at once
+    }
+    std::lock_guard lock(p->mu);
+    auto* br = static_cast<io_uring_buf_ring*>(p->ring);
+    io_uring_buf_ring_init(br);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uintptr_t>(br);
+    reg.ring_entries = p->count;
+    reg.bgid = bgid;
+    int r = io_uring_register_buf_ring(&ring_, &reg, 0);
+    if (r < 0) {
+      free_bgids_.push_back(bgid);
+      return r;
+    }
+    p->registered = true;
+    p->bgid = bgid;
+    provided_buffers_offer_all(p);
+    op->bflags |= kPoolRegistered;
+    return 0;
+  }
+
+  void unregister_buffers(IoOp* op) noexcept {
+    op->bflags &= ~kPoolRegistered;
+    auto* p = static_cast<ProvidedBuffers*>(op->addr);
+    std::lock_guard lock(p->mu);
+    io_uring_unregister_buf_ring(&ring_, p->bgid);
+    p->registered = false;
+    for (std::uint32_t i = 0; i < p->count; ++i) {
+      if (p->where[i] == ProvidedBuffers::kKernel) {
+        p->where[i] = ProvidedBuffers::kFree;
+        ++p->free_count;
+      }
+    }
+    free_bgids_.push_back(p->bgid);
   }
 
   // Issues the op's SQEs if the in-flight bound and the SQ allow; false leaves it for later.
@@ -382,6 +442,12 @@ class UringBackend final : public Backend {
     if (io_uring_sq_space_left(&ring_) < sqes) {
       io_uring_submit(&ring_);
       if (io_uring_sq_space_left(&ring_) < sqes) return false;
+    }
+    if (op->opcode == IoOpcode::kRecvMultishot) {
+      if (int r = register_buffers(op); r < 0) {
+        finish(op, r);
+        return true;  // done, with the error
+      }
     }
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     prep(op, sqe);
@@ -505,6 +571,10 @@ class UringBackend final : public Backend {
       deferred_cancels_.erase(std::find(deferred_cancels_.begin(), deferred_cancels_.end(), op));
     }
     int res = op->bres;
+    if ((f & kPoolRegistered) != 0) {
+      unregister_buffers(op);
+      if (res > 0) res = 1;  // the kernel stopped it after data (reported through more)
+    }
     if ((f & kTimedOut) != 0 && (res == -ECANCELED || res == -EINTR)) {
       res = -ETIME;
     } else if (res == -EINTR && op->cancel_requested.load(std::memory_order_relaxed)) {
@@ -531,6 +601,10 @@ class UringBackend final : public Backend {
         on_op_cqe(op);
       } else {
         auto* op = reinterpret_cast<IoOp*>(static_cast<std::uintptr_t>(ud));
+        if ((cqe->flags & IORING_CQE_F_BUFFER) != 0) {
+          op->more(op, res > 0 ? res : 0, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+        }
+        if ((cqe->flags & IORING_CQE_F_MORE) != 0) continue;  // a multishot op goes on
         op->bres = res;
         on_op_cqe(op);
       }
@@ -560,6 +634,8 @@ class UringBackend final : public Backend {
   IoOp* backlog_head_ = nullptr;
   IoOp* backlog_tail_ = nullptr;
   std::vector<IoOp*> deferred_cancels_;
+  std::vector<std::uint16_t> free_bgids_;  // buffer group ids given back
+  std::uint32_t next_bgid_ = 0;            // ids below it have been handed out
 };
 
 // See worker_ring.hpp.

@@ -53,6 +53,12 @@ enum class IoOpcode : std::uint8_t {
   kSend,     // fd, addr=buffer, len, op_flags=MSG_* flags
   kRecvmsg,  // fd, addr=msghdr*, op_flags=MSG_* flags
   kSendmsg,  // fd, addr=msghdr*, op_flags=MSG_* flags
+  // Multishot: fd, addr=ProvidedBuffers* (runtime/linux/provided_buffers.hpp), op_flags=MSG_*.
+  // Every received chunk is reported through `more` (the buffer id and the byte count; a count
+  // of 0 hands a buffer back unused); `complete` comes once, when the op ends: 0 end of stream,
+  // > 0 the kernel stopped it (re-arm), -ENOBUFS no free buffer (re-arm once one is back), else
+  // -errno.
+  kRecvMultishot,
 };
 
 inline constexpr std::uint32_t kFsyncDatasync = 1;  // == IORING_FSYNC_DATASYNC
@@ -76,6 +82,9 @@ struct IoOp {
   // The final completion, called exactly once per submit_io on a backend thread. It must drop
   // the backend's reference (io_op_unref) as its last access to the op.
   void (*complete)(IoOp* op, int res) noexcept = nullptr;
+  // Multishot ops only: one result of many, before `complete`, on the thread that reaps the op
+  // (possibly under a ring's lock: it must not submit or cancel ops).
+  void (*more)(IoOp* op, int res, std::uint32_t buffer) noexcept = nullptr;
   // Frees the op; called by whoever drops the last reference.
   void (*destroy)(IoOp* op) noexcept = nullptr;
 

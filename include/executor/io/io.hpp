@@ -5,6 +5,7 @@
 #include <executor/io/error.hpp>
 #include <executor/io/file.hpp>
 #include <executor/io/operation.hpp>
+#include <executor/io/receiver.hpp>
 #include <executor/io/socket_address.hpp>
 #include <executor/io/tcp_listener.hpp>
 #include <executor/io/tcp_stream.hpp>

@@ -32,6 +32,7 @@
 #include <executor/export.hpp>
 #include <executor/io/buffer.hpp>
 #include <executor/io/operation.hpp>
+#include <executor/io/receiver.hpp>
 #include <executor/io/socket_address.hpp>
 #include <executor/task.hpp>
 
@@ -65,6 +66,10 @@ class EXECUTOR_API TcpStream {
   Task<absl::Status> send_all(Buffer& buf);
   // Receives until buf is full; kOutOfRange if the peer closes first (buf keeps what came).
   Task<absl::Status> recv_exact(Buffer& buf);
+  // A multishot receiver with its own buffer pool (<executor/io/receiver.hpp>): data is received
+  // as it arrives, without an operation per message. kInvalidArgument for bad options,
+  // kFailedPrecondition on a closed stream. Do not mix it with recv() on the same stream.
+  absl::StatusOr<Receiver> receiver(ReceiverOptions options = {});
 
   absl::Status shutdown(Shutdown how = Shutdown::kWrite);
   absl::Status set_nodelay(bool on);

@@ -1,0 +1,444 @@
+// executor::io::Receiver (multishot receive with provided buffers), on every backend: a next()
+// destroyed while suspended loses nothing, timeouts and tokens, end of stream, ENOBUFS recovery
+// (more data than buffers), every buffer held, the receiver destroyed with chunks held and with
+// its op armed, runtime teardown, bad input, and an echo stress of 10,000 messages.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <executor/cancellation_token.hpp>
+#include <executor/io/io.hpp>
+#include <executor/join_handle.hpp>
+#include <executor/runtime.hpp>
+#include <executor/sleep.hpp>
+#include <executor/spawn.hpp>
+#include <executor/timeout.hpp>
+#include <executor/yield.hpp>
+
+#include "io_test_util.hpp"
+
+namespace executor::io {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::open_fds;
+
+int settle_fds(int want) {
+  int n = open_fds();
+  for (int i = 0; i < 500 && n != want; ++i) {
+    std::this_thread::sleep_for(2ms);
+    n = open_fds();
+  }
+  return n;
+}
+
+// A connected loopback TCP pair of blocking sockets: `a` for the test's raw peer, `b` to adopt.
+void tcp_pair(int& a, int& b) {
+  int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(l, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(l, 1), 0);
+  ASSERT_EQ(::getsockname(l, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  a = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(a, 0);
+  ASSERT_EQ(::connect(a, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  b = ::accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(b, 0);
+  ::close(l);
+  int one = 1;
+  ::setsockopt(a, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+void send_raw(int fd, std::string_view s) {
+  ASSERT_EQ(::send(fd, s.data(), s.size(), MSG_NOSIGNAL), static_cast<ssize_t>(s.size()));
+}
+
+// Receives until `want` bytes or the end; releases every chunk at once.
+Task<std::string> collect(Receiver* rx, std::size_t want) {
+  std::string got;
+  while (got.size() < want) {
+    absl::StatusOr<Chunk> c = co_await rx->next().timeout(5s);
+    EXPECT_TRUE(c.ok()) << c.status();
+    if (!c.ok() || c->empty()) break;
+    got.append(c->view());
+  }
+  co_return got;
+}
+
+Task<absl::StatusOr<Chunk>> next_of(Receiver* rx) {
+  co_return co_await rx->next();
+}
+
+TEST(Receiver, NextDestroyedWhileSuspendedLosesNothing) {
+  int before = open_fds();
+  int peer, fd;
+  tcp_pair(peer, fd);
+  {
+    Runtime rt({.workers = 2});
+    rt.block_on([](int fd, int peer) -> Task<void> {
+      auto s = TcpStream::adopt(fd);
+      EXPECT_TRUE(s.ok());
+      auto rx = s->receiver({.buffers = 4, .buffer_size = 64});
+      EXPECT_TRUE(rx.ok()) << rx.status();
+      // The child suspended in next() is cancelled (its frame destroyed) at the deadline.
+      auto r = co_await executor::timeout(20ms, next_of(&*rx));
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
+      send_raw(peer, "hello");
+      std::string got = co_await collect(&*rx, 5);
+      EXPECT_EQ(got, "hello");
+      // Destroyed again, this time with data arriving meanwhile: it stays queued.
+      for (int i = 0; i < 20; ++i) {
+        JoinHandle<absl::StatusOr<Chunk>> h = spawn(next_of, &*rx);
+        if (i % 2 == 0) co_await executor::yield_now();
+        h.abort_for_combinator();
+        bool cancelled = false;
+        try {
+          (void)co_await std::move(h);  // returns once the child's frame is gone
+        } catch (const TaskCancelled&) {
+          cancelled = true;
+        }
+        EXPECT_TRUE(cancelled);
+        std::string m(3, 'm');
+        m[1] = static_cast<char>('a' + i);
+        send_raw(peer, m);
+        std::string got2 = co_await collect(&*rx, m.size());
+        EXPECT_EQ(got2, m);
+      }
+    }(fd, peer));
+  }
+  ::close(peer);
+  EXPECT_EQ(settle_fds(before), before);
+}
+
+TEST(Receiver, TimeoutAndTokenLoseNothing) {
+  int peer, fd;
+  tcp_pair(peer, fd);
+  Runtime rt({.workers = 2});
+  rt.block_on([](int fd, int peer) -> Task<void> {
+    auto s = TcpStream::adopt(fd);
+    auto rx = s->receiver();
+    EXPECT_TRUE(rx.ok());
+    auto t0 = std::chrono::steady_clock::now();
+    absl::StatusOr<Chunk> c = co_await rx->next().timeout(30ms);
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kDeadlineExceeded) << c.status();
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 30ms);
+    c = co_await rx->next().timeout(0ms);  // only what is queued
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kDeadlineExceeded);
+
+    CancellationToken token;
+    JoinHandle<void> canceller = spawn([](CancellationToken t) -> Task<void> {
+      co_await executor::sleep(10ms);
+      t.cancel();
+    }(token));
+    c = co_await rx->next().cancel_on(token);
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kCancelled) << c.status();
+    co_await std::move(canceller);
+    c = co_await rx->next().cancel_on(token);  // already cancelled: not started
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kCancelled);
+
+    send_raw(peer, "after");
+    std::string got = co_await collect(&*rx, 5);
+    EXPECT_EQ(got, "after");
+    // Data that is already there wins over a timeout.
+    send_raw(peer, "x");
+    co_await executor::sleep(20ms);
+    c = co_await rx->next().timeout(0ms);
+    EXPECT_TRUE(c.ok()) << c.status();
+    if (c.ok()) {
+      EXPECT_EQ(c->view(), "x");
+    }
+  }(fd, peer));
+  ::close(peer);
+}
+
+TEST(Receiver, PeerCloseIsAnEmptyChunkEveryTime) {
+  int peer, fd;
+  tcp_pair(peer, fd);
+  Runtime rt({.workers = 2});
+  rt.block_on([](int fd, int peer) -> Task<void> {
+    auto s = TcpStream::adopt(fd);
+    auto rx = s->receiver({.buffers = 2, .buffer_size = 8});
+    send_raw(peer, "0123456789abcdef-tail");
+    ::shutdown(peer, SHUT_WR);
+    std::string got;
+    for (;;) {
+      absl::StatusOr<Chunk> c = co_await rx->next().timeout(5s);
+      EXPECT_TRUE(c.ok()) << c.status();
+      if (!c.ok() || c->empty()) break;
+      EXPECT_LE(c->size(), 8u);
+      got.append(c->view());
+    }
+    EXPECT_EQ(got, "0123456789abcdef-tail");
+    for (int i = 0; i < 3; ++i) {
+      absl::StatusOr<Chunk> c = co_await rx->next();
+      EXPECT_TRUE(c.ok() && c->empty());
+    }
+  }(fd, peer));
+  ::close(peer);
+}
+
+TEST(Receiver, RecoversWhenTheKernelRunsOutOfBuffers) {
+  // 4 buffers of 16 bytes against 64 KiB sent at once: the receive stops with ENOBUFS many
+  // times and is armed again; nothing is lost or reordered.
+  int peer, fd;
+  tcp_pair(peer, fd);
+  std::string data(64 * 1024, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + (i >> 8));
+  std::thread writer;
+  Runtime rt({.workers = 2});
+  rt.block_on([](int fd, int peer, const std::string* data, std::thread* writer) -> Task<void> {
+    auto s = TcpStream::adopt(fd);
+    auto rx = s->receiver({.buffers = 4, .buffer_size = 16});
+    EXPECT_EQ(rx->buffers(), 4u);
+    EXPECT_EQ(rx->buffer_size(), 16u);
+    *writer = std::thread([peer, data] { send_raw(peer, *data); });
+    std::string got;
+    std::vector<Chunk> held;
+    while (got.size() < data->size()) {
+      absl::StatusOr<Chunk> c = co_await rx->next().timeout(5s);
+      EXPECT_TRUE(c.ok()) << c.status();
+      if (!c.ok() || c->empty()) break;
+      got.append(c->view());
+      held.push_back(std::move(*c));
+      if (held.size() == 3 || got.size() % 5 == 0) {  // hold some for a while
+        co_await executor::yield_now();
+        held.clear();
+      }
+    }
+    EXPECT_EQ(got.size(), data->size());
+    EXPECT_TRUE(got == *data);
+  }(fd, peer, &data, &writer));
+  writer.join();
+  ::close(peer);
+}
+
+TEST(Receiver, EveryBufferHeldIsResourceExhaustedUntilOneComesBack) {
+  int peer, fd;
+  tcp_pair(peer, fd);
+  Runtime rt({.workers = 1});
+  rt.block_on([](int fd, int peer) -> Task<void> {
+    auto s = TcpStream::adopt(fd);
+    auto rx = s->receiver({.buffers = 1, .buffer_size = 4});
+    send_raw(peer, "abcd");
+    absl::StatusOr<Chunk> first = co_await rx->next().timeout(5s);
+    EXPECT_TRUE(first.ok() && first->view() == "abcd");
+    send_raw(peer, "efgh");
+    absl::StatusOr<Chunk> c = co_await rx->next().timeout(5s);
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kResourceExhausted) << c.status();
+    first->release();
+    EXPECT_TRUE(first->empty());
+    c = co_await rx->next().timeout(5s);
+    EXPECT_TRUE(c.ok()) << c.status();
+    if (c.ok()) {
+      EXPECT_EQ(c->view(), "efgh");
+    }
+  }(fd, peer));
+  ::close(peer);
+}
+
+TEST(Receiver, DestroyedWithChunksHeldAndArmed) {
+  int before = open_fds();
+  int peer, fd;
+  tcp_pair(peer, fd);
+  {
+    Runtime rt({.workers = 2});
+    rt.block_on([](int fd, int peer) -> Task<void> {
+      auto s = TcpStream::adopt(fd);
+      Chunk kept;
+      {
+        auto rx = s->receiver({.buffers = 8, .buffer_size = 32});
+        send_raw(peer, "kept");
+        absl::StatusOr<Chunk> c = co_await rx->next().timeout(5s);
+        EXPECT_TRUE(c.ok());
+        kept = std::move(*c);
+        send_raw(peer, "queued");  // may be queued in the receiver when it goes
+        co_await executor::sleep(5ms);
+      }                                // destroyed: its receive is cancelled
+      EXPECT_EQ(kept.view(), "kept");  // still valid
+      kept = Chunk();
+      // The stream itself still works.
+      Buffer out = Buffer::copy_of("reply");
+      EXPECT_TRUE((co_await s->send_all(out)).ok());
+      char buf[8];
+      EXPECT_EQ(::recv(peer, buf, sizeof buf, 0), 5);
+      // Receivers destroyed right after their first next() timed out (armed, never filled).
+      for (int i = 0; i < 50; ++i) {
+        auto rx3 = s->receiver({.buffers = 2, .buffer_size = 16});
+        (void)co_await rx3->next().timeout(0ms);
+      }
+    }(fd, peer));
+  }
+  ::close(peer);
+  EXPECT_EQ(settle_fds(before), before);
+}
+
+TEST(Receiver, RuntimeTeardownWithReceiversWaiting) {
+  int before = open_fds();
+  std::vector<int> peers;
+  {
+    Runtime rt({.workers = 2});
+    for (int i = 0; i < 20; ++i) {
+      int peer, fd;
+      tcp_pair(peer, fd);
+      peers.push_back(peer);
+      spawn([](int fd) -> Task<void> {
+        auto s = TcpStream::adopt(fd);
+        auto rx = s->receiver({.buffers = 2, .buffer_size = 64});
+        for (;;) {
+          absl::StatusOr<Chunk> c = co_await rx->next();
+          if (!c.ok() || c->empty()) co_return;
+        }
+      }(fd))
+          .detach();
+    }
+    rt.block_on([]() -> Task<void> {
+      co_await executor::sleep(20ms);
+    }());
+    send_raw(peers[0], "some data for one of them");
+  }  // torn down with every receive armed
+  for (int p : peers) ::close(p);
+  EXPECT_EQ(settle_fds(before), before);
+}
+
+TEST(Receiver, BadInputGetsAClearError) {
+  Runtime rt({.workers = 1});
+  rt.block_on([]() -> Task<void> {
+    TcpStream closed;
+    auto r = closed.receiver();
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
+    int peer, fd;
+    tcp_pair(peer, fd);
+    auto s = TcpStream::adopt(fd);
+    EXPECT_EQ(s->receiver({.buffers = 0}).status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(s->receiver({.buffers = 40000}).status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(s->receiver({.buffer_size = 0}).status().code(), absl::StatusCode::kInvalidArgument);
+    auto odd = s->receiver({.buffers = 3, .buffer_size = 10});
+    EXPECT_TRUE(odd.ok());
+    EXPECT_EQ(odd->buffers(), 4u);  // rounded up
+    Receiver none;
+    absl::StatusOr<Chunk> c = co_await none.next();
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kFailedPrecondition);
+    Receiver moved = std::move(*odd);
+    c = co_await odd->next();
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kFailedPrecondition);
+
+    // Two tasks waiting on one receiver: the second is refused.
+    JoinHandle<absl::StatusOr<Chunk>> first = spawn(next_of, &moved);
+    co_await executor::sleep(10ms);
+    c = co_await moved.next();
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kFailedPrecondition) << c.status();
+    send_raw(peer, "z");
+    c = co_await std::move(first);
+    EXPECT_TRUE(c.ok() && c->view() == "z");
+
+    // A socket closed under the receiver (shutdown of our read side): end of stream.
+    EXPECT_TRUE(s->shutdown(Shutdown::kRead).ok());
+    c = co_await moved.next().timeout(5s);
+    EXPECT_TRUE(c.ok() && c->empty()) << c.status();
+    ::close(peer);
+  }());
+}
+
+TEST(Receiver, NotASocketIsAnError) {
+  Runtime rt({.workers = 1});
+  rt.block_on([]() -> Task<void> {
+    int p[2];
+    EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    auto s = TcpStream::adopt(p[0]);  // a pipe: recv() fails with ENOTSOCK
+    auto rx = s->receiver();
+    EXPECT_TRUE(rx.ok());
+    absl::StatusOr<Chunk> c = co_await rx->next().timeout(5s);
+    EXPECT_FALSE(c.ok());
+    EXPECT_EQ(io::error_info(c.status())->error_number, ENOTSOCK) << c.status();
+    c = co_await rx->next();  // sticky
+    EXPECT_FALSE(c.ok());
+    ::close(p[1]);
+  }());
+}
+
+// --- stress: 10,000 messages echoed by receivers, tasks free to migrate between workers ----
+
+Task<void> receiver_echo(TcpStream s) {
+  EXPECT_TRUE(s.set_nodelay(true).ok());
+  auto rx = s.receiver({.buffers = 8, .buffer_size = 256});
+  EXPECT_TRUE(rx.ok());
+  Buffer out(256);
+  for (;;) {
+    absl::StatusOr<Chunk> c = co_await rx->next();
+    if (!c.ok() || c->empty()) co_return;
+    out.clear();
+    out.append(c->view());
+    c->release();
+    if (!(co_await s.send_all(out)).ok()) co_return;
+    if (out.size() % 3 == 0) co_await executor::yield_now();  // invite migration
+  }
+}
+
+Task<int> stress_client(SocketAddress addr, int id, int messages) {
+  absl::StatusOr<TcpStream> s = co_await TcpStream::connect(addr).timeout(10s);
+  EXPECT_TRUE(s.ok()) << s.status();
+  if (!s.ok()) co_return 0;
+  EXPECT_TRUE(s->set_nodelay(true).ok());
+  int ok = 0;
+  for (int m = 0; m < messages; ++m) {
+    std::string text = std::to_string(id) + ":" + std::to_string(m) + ":" +
+                       std::string(static_cast<std::size_t>((id * 31 + m * 17) % 600), 'x');
+    Buffer out = Buffer::copy_of(text);
+    EXPECT_TRUE((co_await s->send_all(out)).ok());
+    Buffer in(text.size());
+    absl::Status r = co_await s->recv_exact(in);
+    EXPECT_TRUE(r.ok()) << r;
+    if (in.view() == text) ++ok;
+  }
+  co_return ok;
+}
+
+TEST(Receiver, EchoStressTenThousandMessages) {
+  int before = open_fds();
+  {
+    Runtime rt({.workers = 2});
+    rt.block_on([]() -> Task<void> {
+      constexpr int kConns = 8;
+      constexpr int kMessages = 1250;  // 10,000 in all
+      auto l = TcpListener::bind(SocketAddress::ipv4_loopback(0));
+      EXPECT_TRUE(l.ok());
+      JoinHandle<void> server = spawn([](TcpListener* l) -> Task<void> {
+        std::vector<JoinHandle<void>> hs;
+        for (int i = 0; i < kConns; ++i) {
+          auto s = co_await l->accept();
+          EXPECT_TRUE(s.ok());
+          if (!s.ok()) break;
+          hs.push_back(spawn(receiver_echo, std::move(*s)));
+        }
+        for (auto& h : hs) co_await std::move(h);
+      }(&*l));
+      std::vector<JoinHandle<int>> clients;
+      for (int i = 0; i < kConns; ++i) {
+        clients.push_back(spawn(stress_client, l->local_address(), i, kMessages));
+      }
+      int ok = 0;
+      for (auto& c : clients) ok += co_await std::move(c);
+      co_await std::move(server);
+      EXPECT_EQ(ok, kConns * kMessages);
+    }());
+  }
+  EXPECT_EQ(settle_fds(before), before);
+}
+
+}  // namespace
+}  // namespace executor::io

@@ -23,11 +23,10 @@
 // reads a settled op->ring.
 //
 // Migration: the receive stays on the ring it was armed on while the task may be stolen by
-// another worker; io_uring runs a request's receive work in the thread that submitted it, so a
-// task that settled on another worker would have every chunk received by one thread and run by
-// another. After kRehomeAfter consecutive next() calls on a foreign worker ring, next() cancels
-// the receive (ASYNC_CANCEL; chunks already received are still reported) and the -ECANCELED it
-// ends with counts as "stopped", so the next arm, from the task, goes to its current ring.
+// another worker (io_uring runs its receive work in the thread that submitted it). Moving it
+// (cancel, then re-arm from the task) was built and measured, and made tcp_echo slower: the
+// cancel's final CQE is often reaped by the completion thread, whose re-arm then puts the receive
+// on the completion thread's ring for good (see docs/architecture.md, Multishot operations).
 //
 // Wakes: more() wakes the waiting task for every chunk; complete() for a final outcome, or when
 // the op stopped and no buffer is free (the task then gets kResourceExhausted). Wakers are taken
@@ -95,8 +94,6 @@ struct ReceiverState : IoOp {
   bool armed = false;    // the op is submitted and has not completed
   bool ended = false;    // `end_res` is the final outcome (0: end of stream)
   bool destroyed = false;
-  bool rehoming = false;     // the op is being cancelled to be re-armed on the task's ring
-  std::uint8_t foreign = 0;  // consecutive next() calls on another worker than the op's ring
   int end_res = 0;
   void* block = nullptr;  // the one allocation holding buffers, ring, arrays
 
@@ -122,18 +119,7 @@ bool can_arm(ReceiverState* s) noexcept {
 void prepare_arm(ReceiverState* s) noexcept {
   s->armed = true;
   s->routed = false;
-  // relaxed: a re-home's cancel (the only one that is not final) has returned before any re-arm
-  // (a re-arm needs a waiting task, and that task made the cancel before it waited); the
-  // submission publishes the op.
-  s->cancel_requested.store(false, std::memory_order_relaxed);
   route_io(s->reactor, s);
-}
-
-// The ring an op started on this thread would go to (a worker's own ring, or null).
-void* ring_here(Reactor* r) noexcept {
-  IoOp probe;
-  route_io(r, &probe);
-  return probe.ring;
 }
 
 void receiver_more(IoOp* op, int res, std::uint32_t id) noexcept {
@@ -165,8 +151,7 @@ void receiver_complete(IoOp* op, int res) noexcept {
   {
     std::lock_guard lock(s->pool.mu);
     s->armed = false;
-    bool rehomed = std::exchange(s->rehoming, false);
-    if (res > 0 || res == -ENOBUFS || (res == -ECANCELED && rehomed && !s->destroyed)) {
+    if (res > 0 || res == -ENOBUFS) {
       // Stopped, not ended: armed again when a task wants data and a buffer is free.
       if (s->waiting && can_arm(s)) {
         prepare_arm(s);
@@ -216,9 +201,6 @@ namespace executor::io {
 
 using detail::can_arm;
 using detail::prepare_arm;
-
-// Consecutive next() calls on a foreign worker before the receive follows the task there.
-constexpr std::uint8_t kRehomeAfter = 8;
 using detail::ProvidedBuffers;
 using detail::ReceiverState;
 
@@ -345,42 +327,20 @@ bool NextOperation::take_locked() {
 }
 
 bool NextOperation::await_ready() {
-  ReceiverState* s = s_;
-  if (s == nullptr) {
+  if (s_ == nullptr) {
     result_.emplace(absl::FailedPreconditionError("Receiver::next on a closed receiver"));
     return true;
   }
   if (token_.has_value() && token_->is_cancelled()) {
-    result_.emplace(detail::io_result_error(-ECANCELED, "recv_multishot", s->fd));
+    result_.emplace(detail::io_result_error(-ECANCELED, "recv_multishot", s_->fd));
     return true;
   }
-  void* here = s->reactor != nullptr ? detail::ring_here(s->reactor) : nullptr;
-  bool rehome = false;
-  bool ready;
-  {
-    std::lock_guard lock(s->pool.mu);
-    if (s->waiting) {
-      result_.emplace(absl::FailedPreconditionError("Receiver::next: another next() is waiting"));
-      return true;
-    }
-    // The task keeps running on another worker than the one whose ring holds the receive: that
-    // worker does the receive's kernel work and wakes the task across threads for every chunk.
-    // Move the receive: cancel it (what it received is still reported) and let the next arm
-    // (from this task) pick this worker's ring. Only between worker rings, whose cancels are
-    // synchronous (a queued cancel could otherwise hit the re-armed op).
-    if (s->armed && !s->rehoming && s->ring != nullptr && here != nullptr) {
-      if (s->ring == here) {
-        s->foreign = 0;
-      } else if (++s->foreign >= kRehomeAfter) {
-        s->foreign = 0;
-        s->rehoming = true;
-        rehome = true;
-      }
-    }
-    ready = take_locked();
+  std::lock_guard lock(s_->pool.mu);
+  if (s_->waiting) {
+    result_.emplace(absl::FailedPreconditionError("Receiver::next: another next() is waiting"));
+    return true;
   }
-  if (rehome) detail::cancel_io(s->reactor, s);
-  return ready;
+  return take_locked();
 }
 
 bool NextOperation::await_suspend(std::coroutine_handle<> h) {

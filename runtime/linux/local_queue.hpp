@@ -88,6 +88,12 @@ class LocalQueue {
     return ret;
   }
 
+  // Owner only: tasks queued (thieves may take some meanwhile, so an upper bound).
+  std::uint32_t size() const noexcept {
+    // relaxed: only the owner writes tail_; acquire on head_ as in empty().
+    return tail_.load(std::memory_order_relaxed) - lo(head_.load(std::memory_order_acquire));
+  }
+
   // Any thread: a hint (exact for the owner).
   bool empty() const noexcept {
     return lo(head_.load(std::memory_order_acquire)) == tail_.load(std::memory_order_acquire);

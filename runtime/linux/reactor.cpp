@@ -427,6 +427,10 @@ void Reactor::loop() noexcept {
     Clock::time_point now = Clock::now();
     fire_timers(now);
     batch.flush();
+    if (rt_.watching() && now - last_rescue_ >= kBusyRingCheck) {
+      last_rescue_ = now;
+      rt_.rescue_stuck();
+    }
 
     if (stop_.load(std::memory_order_acquire)) {
       if (!draining) {
@@ -460,19 +464,19 @@ void Reactor::loop() noexcept {
     bool runnable = submissions_.load(std::memory_order_seq_cst) != nullptr ||
                     cancels_.load(std::memory_order_seq_cst) != nullptr || backend_->has_ready() ||
                     (!draining && stop_.load(std::memory_order_seq_cst));
-    // seq_cst store before the rings' parked flags are read (see worker_resume).
-    if (!rings_.empty()) long_sleep_.store(true, std::memory_order_seq_cst);
+    // seq_cst store before the rings' parked flags and the watch flag are read (see
+    // worker_resume, watch_armed).
+    long_sleep_.store(true, std::memory_order_seq_cst);
     Clock::time_point deadline =
         draining ? std::min(stop_deadline, now + kBusyRingCheck) : ring_check_deadline(now);
+    if (rt_.watching()) deadline = std::min(deadline, last_rescue_ + kBusyRingCheck);
     {
       std::lock_guard lock(timer_mu_);
       deadline = std::min(deadline, timers_.next_due());
       // From here until fire_timers() resets it, add_timer() wakes us for anything due sooner.
       wait_deadline_ = deadline;
     }
-    if (!rings_.empty() && deadline <= now + kBusyRingCheck) {
-      long_sleep_.store(false, std::memory_order_relaxed);
-    }
+    if (deadline <= now + kBusyRingCheck) long_sleep_.store(false, std::memory_order_relaxed);
     if (runnable) {
       sleeping_.store(false, std::memory_order_relaxed);
       long_sleep_.store(false, std::memory_order_relaxed);

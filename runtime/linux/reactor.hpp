@@ -120,6 +120,15 @@ class Reactor final : public BackendHost {
       wake();
     }
   }
+  // RuntimeImpl held back a wake-up (adaptive spreading) and armed its watch: if this thread
+  // sleeps longer than kBusyRingCheck, wake it so that it looks for stuck workers that often.
+  // Dekker: the caller's seq_cst exchange of the watch flag, then this load; the completion
+  // thread stores long_sleep_, then loads the flag (RuntimeImpl::watching).
+  void watch_armed() noexcept {
+    if (long_sleep_.load(std::memory_order_seq_cst)) wake();
+  }
+  // The completion thread is not asleep (a relaxed hint).
+  bool awake() const noexcept { return !sleeping_.load(std::memory_order_relaxed); }
   void worker_exit(unsigned i) noexcept {
     if (!rings_.empty()) rings_[i]->owner_exit();
   }
@@ -179,6 +188,8 @@ class Reactor final : public BackendHost {
   // The completion thread sleeps longer than kBusyRingCheck (see worker_resume).
   std::atomic<bool> long_sleep_{false};
   std::atomic<bool> stop_{false};
+  // When the completion thread last looked for stuck workers (RuntimeImpl::rescue_stuck).
+  std::chrono::steady_clock::time_point last_rescue_{};
 
   mutable std::mutex timer_mu_;
   TimerWheel timers_;  // under timer_mu_

@@ -1,17 +1,25 @@
 #include "runtime_impl.hpp"
 
+#include <fcntl.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string_view>
 #include <utility>
+
+#include <fmt/format.h>
 
 #include <executor/detail/timer_node.hpp>
 
+#include "cpu_share.hpp"
 #include "monotonic_ns.hpp"
 
 namespace executor::detail {
-
 namespace {
 thread_local Worker* tl_worker = nullptr;
 thread_local RuntimeImpl::BatchScope* tl_batch = nullptr;
@@ -40,6 +48,23 @@ std::uint64_t next_random(std::uint64_t& s) noexcept {  // xorshift64*
 }  // namespace
 
 RuntimeImpl::RuntimeImpl(unsigned workers, unsigned ring_entries) {
+  const char* spread = std::getenv("EXECUTOR_SPREAD");
+  std::string_view mode = spread != nullptr ? spread : "";
+  if (mode == "eager") {
+    mode_ = Spread::kEager;
+  } else if (mode == "packed") {
+    mode_ = Spread::kPacked;
+  } else if (mode.empty() || mode == "auto") {
+    loadavg_fd_ = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+    // No way to tell how busy the CPUs are: spread as if one were always idle.
+    mode_ = loadavg_fd_ >= 0 ? Spread::kAuto : Spread::kEager;
+  } else {
+    throw std::invalid_argument(fmt::format(
+        "executor: EXECUTOR_SPREAD={:?} is not a spreading mode (use auto, eager or packed)",
+        mode));
+  }
+  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  cpus_ = cpus > 0 ? static_cast<unsigned>(cpus) : 1;
   reactor_ = std::make_unique<Reactor>(*this, ring_entries, workers);
   workers_.reserve(workers);
   for (unsigned i = 0; i < workers; ++i) {
@@ -61,6 +86,7 @@ RuntimeImpl::~RuntimeImpl() {
   teardown();
   reactor_->stop();
   teardown();
+  if (loadavg_fd_ >= 0) ::close(loadavg_fd_);
 }
 
 void RuntimeImpl::start() {
@@ -111,10 +137,11 @@ void RuntimeImpl::schedule(TaskHeader* t) noexcept {
       if (t == nullptr) return;
     }
     w->queue.push_back(t, inject_);
+    notify_local(*w);
   } else {
     inject_.push(t);
+    notify_parked();
   }
-  notify_parked();
 }
 
 RuntimeImpl::BatchScope::BatchScope(RuntimeImpl& rt) noexcept : rt_(rt), prev_(tl_batch) {
@@ -130,6 +157,15 @@ void RuntimeImpl::BatchScope::flush() noexcept {
   std::size_t n = n_;
   first_ = last_ = nullptr;
   n_ = 0;
+  // While every CPU is busy and a worker is awake, that worker takes the wakes (it looks at the
+  // wake queue before its own on 31 ticks of 32); see notify_local. The idle count is read
+  // after notify_parked's fence in the other case; here a worker that is parking re-checks the
+  // wake queue after registering (park()), so at worst one wake-up too many happens.
+  if (!rt_.idle_cpu_likely() &&
+      rt_.num_idle_.load(std::memory_order_relaxed) < rt_.workers_.size()) {
+    rt_.arm_watch();
+    return;
+  }
   rt_.notify_parked();
   if (n > 1) rt_.notify_parked();  // more than one task: let a second worker search too
 }
@@ -141,6 +177,119 @@ void RuntimeImpl::notify_parked() noexcept {
   if (num_searching_.load(std::memory_order_relaxed) != 0) return;  // a searcher will find it
   if (num_idle_.load(std::memory_order_relaxed) == 0) return;
   unpark_one();
+}
+
+// Adaptive spreading (docs/architecture.md#adaptive-spreading). Waking an idle worker for work
+// the waking worker queued pays off only if the woken worker gets a CPU of its own. When the
+// CPUs are taken by the awake workers and by other processes' threads (a load generator,
+// another service), the woken worker waits for one, takes a share of work the waker would
+// have run within microseconds, and they take turns with the other thread on the same CPUs:
+// context switches, cold caches, each connection's I/O split between two rings (tcp_echo on 2
+// cores: 2-3x the p99 of one worker).
+// So while sample_cpus() finds the CPUs busy (cpu_share.hpp), a worker wakes nobody for its
+// local pushes unless kBacklog tasks wait in its queue, and tasks woken by the completion thread
+// are left to the awake workers (BatchScope::flush); while they are crowded, a second awake worker
+// hands its work over and parks (shed). A held-back wake-up arms the completion thread's watch:
+// every kBusyRingCheck it looks for an awake worker that has not started a task since its last look
+// while work waits (a long task, or descheduled) and wakes an idle worker for it (rescue_stuck), so
+// no task waits much longer than a millisecond behind a blocked worker. EXECUTOR_SPREAD=eager wakes
+// for every push; packed acts as if the CPUs were always busy and crowded.
+void RuntimeImpl::notify_local(const Worker& w) noexcept {
+  // seq_cst fence: as in notify_parked.
+  park_fence();
+  if (num_searching_.load(std::memory_order_relaxed) != 0) return;
+  if (num_idle_.load(std::memory_order_relaxed) == 0) return;
+  // A backlog (a burst of spawns) is worth a share of the CPUs even when other threads hold
+  // some: the burst would otherwise wait for this one worker.
+  if (!idle_cpu_likely() && w.queue.size() < kBacklog) {
+    arm_watch();
+    return;
+  }
+  unpark_one();
+}
+
+void RuntimeImpl::sample_cpus(std::int64_t now) noexcept {
+  // relaxed: the sample is a hint; a stale or concurrent one only shifts one decision.
+  if (mode_ == Spread::kEager ||
+      now - cpu_sample_ns_.load(std::memory_order_relaxed) < kCpuSampleNs ||
+      sampling_.exchange(true, std::memory_order_acquire)) {
+    return;
+  }
+  CpuShare share{.busy = true, .crowded = true};  // packed: as if other threads held the CPUs
+  if (mode_ == Spread::kAuto) {
+    char buf[128];
+    ssize_t n = ::pread(loadavg_fd_, buf, sizeof buf - 1, 0);
+    std::optional<unsigned long> running;
+    if (n > 0) {
+      buf[n] = '\0';
+      running = loadavg_running(buf);
+    }
+    // Ours: the awake workers and the completion thread if it is awake (relaxed hints). The
+    // running count includes this worker.
+    unsigned long ours =
+        workers_.size() - num_idle_.load(std::memory_order_relaxed) + (reactor_->awake() ? 1 : 0);
+    share = running ? assess_cpus(*running, ours, cpus_) : CpuShare{};
+  }
+  bool busy = share.busy;
+  bool crowded = share.crowded;
+  cpu_history_ = (cpu_history_ << 1) | (busy ? 1u : 0u);
+  crowd_history_ = (crowd_history_ << 1) | (crowded ? 1u : 0u);
+  cpu_free_.store((cpu_history_ & kFreeSamples) == 0, std::memory_order_relaxed);
+  crowded_.store((crowd_history_ & kCrowdedSamples) == kCrowdedSamples, std::memory_order_relaxed);
+  cpu_sample_ns_.store(now, std::memory_order_relaxed);
+  sampling_.store(false, std::memory_order_release);  // release: pairs with the acquire above
+}
+
+bool RuntimeImpl::idle_cpu_likely() const noexcept {
+  if (mode_ == Spread::kEager) return true;
+  if (mode_ == Spread::kPacked) return false;
+  // relaxed: hints. A sample older than 10 periods (no worker has been busy since) says
+  // nothing about now.
+  if (monotonic_ns() - cpu_sample_ns_.load(std::memory_order_relaxed) > 10 * kCpuSampleNs) {
+    return true;
+  }
+  return cpu_free_.load(std::memory_order_relaxed);
+}
+
+void RuntimeImpl::arm_watch() noexcept {
+  // The load first: the flag is usually set already, and a store per push would bounce its
+  // line between cores. seq_cst exchange: Dekker with the completion thread's sleep
+  // (Reactor::watch_armed).
+  if (watch_.load(std::memory_order_relaxed) || watch_.exchange(true, std::memory_order_seq_cst)) {
+    return;
+  }
+  reactor_->watch_armed();
+}
+
+void RuntimeImpl::rescue_stuck() noexcept {
+  bool awake = false;
+  bool stuck = false;
+  for (auto& w : workers_) {
+    // relaxed: hints; a worker seen awake but just parked, or the reverse, is looked at again
+    // within kBusyRingCheck.
+    std::uint32_t p = w->progress.load(std::memory_order_relaxed);
+    if (!w->parked.load(std::memory_order_relaxed)) {
+      awake = true;
+      if (p == w->progress_seen) stuck = true;
+    }
+    w->progress_seen = p;
+  }
+  if (!awake) {
+    // Nobody to rescue: stop watching; the next held-back wake-up arms the watch again. A
+    // worker may have woken since its flag was read and found the watch still armed (arm_watch
+    // returns at once): Dekker -- it cleared `parked` before its fence (notify_local) and its
+    // load of watch_; we store watch_, fence, and read `parked` again.
+    watch_.store(false, std::memory_order_seq_cst);
+    park_fence();
+    for (auto& w : workers_) {
+      if (!w->parked.load(std::memory_order_relaxed)) {
+        watch_.store(true, std::memory_order_relaxed);
+        break;
+      }
+    }
+    return;
+  }
+  if (stuck && has_work()) notify_parked();
 }
 
 void RuntimeImpl::unpark_one() noexcept {
@@ -162,7 +311,7 @@ void RuntimeImpl::transition_from_searching(Worker& w) noexcept {
   if (!w.searching) return;
   w.searching = false;
   // The last searcher to find work wakes another worker, in case there is more.
-  if (num_searching_.fetch_sub(1, std::memory_order_acq_rel) == 1) notify_parked();
+  if (num_searching_.fetch_sub(1, std::memory_order_acq_rel) == 1) notify_local(w);
 }
 
 // --- Worker loop ------------------------------------------------------------------------------
@@ -176,20 +325,68 @@ void RuntimeImpl::transition_from_searching(Worker& w) noexcept {
 // sched_yield returns at once when nothing else is runnable on the CPU; one every kYieldNs
 // costs nothing measurable (docs/performance.md: tcp_echo p99 4.2 -> 2.0 ms, the other rows
 // unchanged within noise).
-void RuntimeImpl::yield_cpu_if_due(Worker& w) noexcept {
-  std::int64_t now = monotonic_ns();
+void RuntimeImpl::yield_cpu_if_due(Worker& w, std::int64_t now) noexcept {
   if (now - w.cpu_since_ns < kYieldNs) return;
   ::sched_yield();
   w.cpu_since_ns = monotonic_ns();
 }
 
+void RuntimeImpl::shed(Worker& w) noexcept {
+  // The keeper: the lowest-numbered awake worker, if it is below this one. relaxed: hints (a
+  // wrong guess only delays consolidation, or makes park() below refuse to sleep).
+  Worker* keeper = nullptr;
+  for (auto& v : workers_) {
+    if (v.get() == &w) break;
+    if (!v->parked.load(std::memory_order_relaxed)) {
+      keeper = v.get();
+      break;
+    }
+  }
+  if (keeper == nullptr) return;
+  std::uint32_t p = keeper->progress.load(std::memory_order_relaxed);
+  bool moving = p != w.keeper_seen;
+  w.keeper_seen = p;
+  if (!moving) return;  // it may be in a long task: keep running ours
+  w.shedding = true;
+  // The keeper may start a long task (or block) before it gets to our work: watch for that.
+  arm_watch();
+  hand_off(w);
+  // Completions reaped while handing the ring to the completion thread land in our queue.
+  while (reactor_->worker_prepare_park(w.index)) hand_off(w);
+  park(w);
+  w.shedding = false;
+  w.cpu_since_ns = monotonic_ns();
+  reactor_->worker_resume(w.index);
+}
+
+void RuntimeImpl::hand_off(Worker& w) noexcept {
+  TaskHeader* batch[128];
+  std::size_t n = 0;
+  if (TaskHeader* t = std::exchange(w.lifo, nullptr)) batch[n++] = t;
+  w.lifo_runs = 0;
+  for (;;) {
+    while (n < 128 && w.wakes_pos != w.wakes_n) batch[n++] = w.wakes[w.wakes_pos++];
+    while (n < 128) {
+      TaskHeader* t = w.queue.pop();
+      if (t == nullptr) break;
+      batch[n++] = t;
+    }
+    if (n == 0) return;
+    wakes_.push_n(n, [&batch](std::size_t i) { return batch[i]; });
+    n = 0;
+  }
+}
+
 void RuntimeImpl::worker_main(Worker& w) noexcept {
   tl_worker = &w;
+  w.cpu_since_ns = monotonic_ns();
   reactor_->worker_resume(w.index);
   while (!stopping_.load(std::memory_order_acquire)) {
     TaskHeader* t = find_task(w);
     if (t != nullptr) {
       transition_from_searching(w);
+      // relaxed: a counter the completion thread compares for change (rescue_stuck).
+      w.progress.store(w.tick, std::memory_order_relaxed);
       w.running = t;
       run_task(t);
       w.running = nullptr;
@@ -197,10 +394,15 @@ void RuntimeImpl::worker_main(Worker& w) noexcept {
       // ring is flushed (and reaped) when the local queue and LIFO slot run dry and every 32
       // runs; ops that
       // went to the completion thread cost it one wake-up (see Reactor::submit).
-      if ((w.lifo == nullptr && w.queue.empty()) || (w.tick & 31) == 0) {
+      bool dry = w.lifo == nullptr && w.queue.empty();
+      if (dry || (w.tick & 31) == 0) {
         reactor_->worker_flush(w.index);
         reactor_->pay_owed_wake();
-        yield_cpu_if_due(w);
+        std::int64_t now = monotonic_ns();
+        sample_cpus(now);
+        // relaxed: a hint (see shed).
+        if (!dry && crowded_.load(std::memory_order_relaxed)) shed(w);
+        yield_cpu_if_due(w, now);
       }
       continue;
     }
@@ -254,7 +456,7 @@ TaskHeader* RuntimeImpl::find_task(Worker& w) noexcept {
     }
     bool others = !w.queue.empty();
     w.queue.push_back(t, inject_);
-    if (others) notify_parked();
+    if (others) notify_local(w);
   }
   w.lifo_runs = 0;
   if (TaskHeader* t = w.queue.pop()) return t;
@@ -336,7 +538,12 @@ void RuntimeImpl::park(Worker& w) noexcept {
   }
   // seq_cst fence: pairs with notify_parked() (see the design note).
   park_fence();
-  if (has_work() || stopping_.load(std::memory_order_seq_cst)) {
+  // A shedding worker sleeps with work queued as long as another worker is awake: that one
+  // re-checks the queues after registering idle (this check, on its side), so it either runs
+  // the work or does not park. Dekker on num_idle_ (ours counted before the fence).
+  bool work =
+      has_work() && (!w.shedding || num_idle_.load(std::memory_order_seq_cst) == workers_.size());
+  if (work || stopping_.load(std::memory_order_seq_cst)) {
     std::lock_guard lock(idle_mu_);
     auto it = std::find(idle_.begin(), idle_.end(), &w);
     if (it != idle_.end()) {
@@ -346,10 +553,12 @@ void RuntimeImpl::park(Worker& w) noexcept {
     }
     // Someone already unparked us: fall through and consume their signal.
   }
+  w.parked.store(true, std::memory_order_relaxed);  // a hint for rescue_stuck
   // acquire: pairs with the release store in unpark_one()/stop_threads().
   while (w.unparked.exchange(0, std::memory_order_acquire) == 0) {
     w.unparked.wait(0, std::memory_order_relaxed);
   }
+  w.parked.store(false, std::memory_order_relaxed);
   w.searching = true;  // unpark_one counted us in num_searching_ (stop_threads too)
 }
 

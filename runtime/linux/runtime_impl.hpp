@@ -38,7 +38,9 @@
 // Parking (no idle CPU): a worker that finds nothing registers itself idle (idle_mu_, idle_),
 // issues a seq_cst fence, re-checks every queue, and only then sleeps on its own futex word.
 // A producer publishes its task, fences, and wakes one idle worker unless one is already
-// searching. Either the parker sees the task or the producer sees the parker (Dekker).
+// searching. Either the parker sees the task or the producer sees the parker (Dekker). Work an
+// awake worker will run soon wakes nobody while other processes' threads hold the other CPUs
+// (adaptive spreading: notify_local, shed, rescue_stuck in runtime_impl.cpp).
 // A woken worker is "searching" until it finds work; when the last searcher finds work it wakes
 // another idle worker, so a burst fans out without a thundering herd.
 //
@@ -84,8 +86,17 @@ struct Worker {
   LocalQueue queue;
   std::thread thread;
   std::atomic<std::uint32_t> unparked{0};  // futex word: 1 = a waker released this worker
-  bool searching = false;                  // this worker's thread only
-  std::uint32_t tick = 0;                  // this worker's thread only
+  // For the completion thread's look for a worker stuck in one long task (rescue_stuck): the
+  // tick of its latest task run, and whether it is parked. relaxed: hints compared for change.
+  std::atomic<std::uint32_t> progress{0};
+  std::atomic<bool> parked{false};
+  std::uint32_t progress_seen = 0;  // the completion thread's last look at `progress`
+  // shed(): parking with work queued for the awake workers; the keeper's progress seen at the
+  // last flush point (this thread only).
+  bool shedding = false;
+  std::uint32_t keeper_seen = 0;
+  bool searching = false;  // this worker's thread only
+  std::uint32_t tick = 0;  // this worker's thread only
   // When this worker last gave up its CPU (parked or yielded); see yield_cpu_if_due.
   std::int64_t cpu_since_ns = 0;  // this worker's thread only
   std::uint64_t rng = 0;          // this worker's thread only
@@ -123,6 +134,13 @@ class RuntimeImpl final : public Scheduler {
   void register_suspended(TaskHeader* t) noexcept override;
 
   unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  // Adaptive spreading (see notify_local): the completion thread looks for stuck workers every
+  // kBusyRingCheck while watching() (a wake-up was held back and some worker is awake).
+  bool watching() const noexcept { return watch_.load(std::memory_order_seq_cst); }
+  // Completion thread: a worker that has not moved on to another task since the last call
+  // while work waits anywhere (its current task runs long, or the OS descheduled it) gets an
+  // idle worker woken to take that work. Stops watching once every worker is parked.
+  void rescue_stuck() noexcept;
   // Tasks attached and not yet completed (sums the shards under their locks; a cold path).
   std::size_t live_tasks() const noexcept;
   Reactor& reactor() noexcept { return *reactor_; }
@@ -156,7 +174,9 @@ class RuntimeImpl final : public Scheduler {
   };
 
   void worker_main(Worker& w) noexcept;
-  void yield_cpu_if_due(Worker& w) noexcept;
+  void yield_cpu_if_due(Worker& w, std::int64_t now) noexcept;
+  // shed(): moves this worker's LIFO slot, wake batch and local queue to the wake queue.
+  void hand_off(Worker& w) noexcept;
   // See yield_cpu_if_due.
   static constexpr std::int64_t kYieldNs = 50'000;
   TaskHeader* find_task(Worker& w) noexcept;
@@ -166,6 +186,20 @@ class RuntimeImpl final : public Scheduler {
   bool has_work() const noexcept;
   void park(Worker& w) noexcept;
   void notify_parked() noexcept;
+  // notify_parked for work this worker (or an awake one) will run soon: held back while every
+  // CPU is busy (see the design note in runtime_impl.cpp).
+  void notify_local(const Worker& w) noexcept;
+  // An idle CPU is likely: the last few samples of the system's running threads said so
+  // (sample_cpus). Always true with EXECUTOR_SPREAD=eager, and when no sample is recent.
+  bool idle_cpu_likely() const noexcept;
+  // At a worker's flush point: reads /proc/loadavg at most once per kCpuSampleNs.
+  void sample_cpus(std::int64_t now) noexcept;
+  // At a worker's flush point, while the CPUs are crowded (see cpu_share.hpp) and a
+  // lower-numbered worker is awake and making progress: this worker hands its queued tasks to
+  // the wake queue and parks (see the design note).
+  void shed(Worker& w) noexcept;
+  // A wake-up was held back: the completion thread must watch for stuck workers.
+  void arm_watch() noexcept;
   void unpark_one() noexcept;
   void transition_from_searching(Worker& w) noexcept;
   void stop_threads() noexcept;  // workers, then the completion thread
@@ -178,6 +212,28 @@ class RuntimeImpl final : public Scheduler {
   InjectQueue wakes_;  // tasks woken by the completion thread (BatchScope)
   std::atomic<bool> stopping_{false};
   bool stopped_ = false;
+
+  // Adaptive spreading (see notify_local): EXECUTOR_SPREAD=auto (the default: eager when
+  // /proc/loadavg cannot be read), eager (wake an idle worker for every push, as tokio does) or
+  // packed (as if other threads held the other CPUs: spread only when saturated or stuck).
+  enum class Spread { kAuto, kEager, kPacked };
+  Spread mode_ = Spread::kAuto;
+  int loadavg_fd_ = -1;
+  unsigned cpus_ = 1;  // online CPUs
+  static constexpr std::int64_t kCpuSampleNs = 1'000'000;
+  // A local queue this long spreads even while the CPUs are busy (notify_local).
+  static constexpr std::uint32_t kBacklog = 128;
+  alignas(64) std::atomic<std::int64_t> cpu_sample_ns_{INT64_MIN / 2};
+  std::atomic<bool> cpu_free_{true};
+  std::atomic<bool> crowded_{false};
+  std::atomic<bool> sampling_{false};
+  // The latest samples, one bit each, newest lowest (under sampling_). Free: none of the last
+  // 3 busy (spreading needs an idle CPU to last); crowded: the last 2 crowded.
+  std::uint32_t cpu_history_ = 0;
+  std::uint32_t crowd_history_ = 0;
+  static constexpr std::uint32_t kFreeSamples = 0b111;
+  static constexpr std::uint32_t kCrowdedSamples = 0b11;
+  std::atomic<bool> watch_{false};
 
   std::mutex idle_mu_;
   std::vector<Worker*> idle_;  // under idle_mu_

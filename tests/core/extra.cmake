@@ -35,3 +35,18 @@ add_executable(core_readme_example ${CMAKE_CURRENT_BINARY_DIR}/readme_example.cp
 target_link_libraries(core_readme_example PRIVATE executor_static executor_warnings)
 add_test(NAME core.readme_example COMMAND core_readme_example)
 set_tests_properties(core.readme_example PROPERTIES TIMEOUT 60 LABELS core)
+
+# Adaptive spreading's packed mode (as if other processes held the other CPUs: work stays on
+# the awake worker, a second one hands its work over and parks, the completion thread rescues
+# work stuck behind a blocked worker) under the scheduler-, sync- and I/O-heavy suites: these
+# registrations run them again with EXECUTOR_SPREAD=packed (ctest names <test>.packed).
+foreach(t core.spawn core.runtime core.sleep core.lifo_slot core.task sync.mutex sync.multishot
+          sync.notify sync.mpsc sync.semaphore sync.handoff sync.wait_map io.tcp io.runtime
+          io.worker_ring)
+  string(REPLACE "." "_" target ${t})
+  if(TARGET ${target}_test)
+    add_test(NAME ${t}.packed COMMAND ${target}_test)
+    set_tests_properties(${t}.packed PROPERTIES ENVIRONMENT "EXECUTOR_SPREAD=packed"
+      TIMEOUT ${EXECUTOR_TEST_TIMEOUT})
+  endif()
+endforeach()

@@ -3,6 +3,7 @@
 #   timers_executor        the `timers` workload (wall time, peak RSS, mean overshoot)
 #   echo_server_executor   executor's tcp_echo server (2 workers, one task per connection)
 #   loadgen                the tcp_echo load generator (used against every echo server)
+#   connect_storm          an accept burst against an echo server (one connection after another)
 #   baseline_uring_bench   raw single-thread liburing: io_nop, file_read
 #   baseline_uring_echo_server  raw single-thread liburing tcp_echo server
 #   baseline_asio_bench    Boost.Asio (io_uring backend, C++20 coroutines, 2 threads):
@@ -61,6 +62,10 @@ endif()
 # --- tcp_echo: the load generator, executor's server and the raw liburing server -------------------------
 executor_add_bench_program(loadgen ${CMAKE_CURRENT_SOURCE_DIR}/loadgen/loadgen.cpp)
 target_link_libraries(loadgen PRIVATE absl::flags absl::flags_parse absl::flags_usage)
+
+# An accept burst against any of the echo servers (multishot vs single-shot accept).
+executor_add_bench_program(connect_storm ${CMAKE_CURRENT_SOURCE_DIR}/loadgen/connect_storm.cpp)
+target_link_libraries(connect_storm PRIVATE absl::flags absl::flags_parse)
 
 executor_add_bench_program(baseline_uring_echo_server
   ${CMAKE_CURRENT_SOURCE_DIR}/baselines/uring_echo_server.cpp)

@@ -1,17 +1,20 @@
 // Workload `tcp_echo` (../shared/BENCHMARKS.md), executor's server: the program a user writes
 // with executor::io (as examples/echo_server.cpp does), measured from outside by bench/loadgen.
 //
-//   echo_server_executor --port=7000 [--host=127.0.0.1] [--receiver]
+//   echo_server_executor --port=7000 [--host=127.0.0.1] [--receiver] [--acceptor]
 //
 // 2 worker threads; one accept loop; one task per connection that receives into a 4 KiB buffer
 // and sends back what arrived (send_all loops on short sends), like the raw liburing baseline
 // (bench/baselines/uring_echo_server.cpp) and the Asio one (bench/baselines/asio_echo_server.cpp).
 // --receiver: each connection receives through an io::Receiver (a multishot receive with 8
 // provided buffers of 4 KiB; io::TcpStream::receiver) instead of one recv per message, and sends
-// back a copy of each chunk. TCP_NODELAY on every accepted socket, as in both baselines. Runs until
-// killed (the bench driver sends SIGTERM); there is deliberately no graceful shutdown path (no
-// cancellation token on the receives), because the baselines have none either.
+// back a copy of each chunk. --acceptor: the accept loop uses an io::Acceptor (a multishot accept;
+// TcpListener::acceptor) instead of one accept per connection. TCP_NODELAY on every accepted
+// socket, as in both baselines. Runs until killed (the bench driver sends SIGTERM); there is
+// deliberately no graceful shutdown path (no cancellation token on the receives), because the
+// baselines have none either.
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -26,6 +29,7 @@
 ABSL_FLAG(std::string, host, "127.0.0.1", "listen address (loopback only)");
 ABSL_FLAG(int, port, 7000, "listen port");
 ABSL_FLAG(bool, receiver, false, "receive with io::Receiver (multishot) instead of recv");
+ABSL_FLAG(bool, acceptor, false, "accept with io::Acceptor (multishot) instead of accept");
 
 namespace {
 
@@ -81,8 +85,22 @@ Task<int> app(int argc, char** argv) {
     co_return 1;
   }
   const bool use_receiver = absl::GetFlag(FLAGS_receiver);
+  std::optional<io::Acceptor> acceptor;
+  if (absl::GetFlag(FLAGS_acceptor)) {
+    absl::StatusOr<io::Acceptor> a = listener->acceptor();
+    if (!a.ok()) {
+      std::fprintf(stderr, "echo_server_executor: %s\n", a.status().ToString().c_str());
+      co_return 1;
+    }
+    acceptor.emplace(std::move(*a));
+  }
   for (;;) {
-    absl::StatusOr<io::TcpStream> conn = co_await listener->accept();
+    absl::StatusOr<io::TcpStream> conn = absl::UnknownError("");
+    if (acceptor) {
+      conn = co_await acceptor->accept();
+    } else {
+      conn = co_await listener->accept();
+    }
     if (!conn.ok()) {
       std::fprintf(stderr, "echo_server_executor: %s\n", conn.status().ToString().c_str());
       continue;  // e.g. EMFILE: keep serving the others

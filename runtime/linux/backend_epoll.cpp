@@ -78,6 +78,7 @@ bool is_socket_op(IoOpcode c) noexcept {
     case IoOpcode::kRecvmsg:
     case IoOpcode::kSendmsg:
     case IoOpcode::kRecvMultishot:
+    case IoOpcode::kAcceptMultishot:
       return true;
     default:
       return false;
@@ -86,7 +87,7 @@ bool is_socket_op(IoOpcode c) noexcept {
 
 bool reads(IoOpcode c) noexcept {
   return c == IoOpcode::kAccept || c == IoOpcode::kRecv || c == IoOpcode::kRecvmsg ||
-         c == IoOpcode::kRecvMultishot;
+         c == IoOpcode::kRecvMultishot || c == IoOpcode::kAcceptMultishot;
 }
 
 struct WaitList {
@@ -370,8 +371,9 @@ class EpollBackend final : public Backend {
       long r = ::recv(op->fd, p->data(static_cast<std::uint32_t>(id)), p->size,
                       static_cast<int>(op->op_flags) | MSG_DONTWAIT);
       int err = r < 0 ? errno : 0;
-      op->more(op, r > 0 ? static_cast<int>(r) : 0, static_cast<std::uint32_t>(id));
+      bool go_on = op->more(op, r > 0 ? static_cast<int>(r) : 0, static_cast<std::uint32_t>(id));
       if (r > 0) {
+        if (!go_on) return 1;  // stopped by the receiver
         ++chunks;
         continue;
       }
@@ -382,9 +384,29 @@ class EpollBackend final : public Backend {
     return -EAGAIN;
   }
 
+  // A multishot accept: every connection through op->more until the listener would block (at
+  // most 64 per event), `more` asks to stop (1), or accept4 fails with an error that ends it.
+  static int attempt_accept_multishot(IoOp* op) noexcept {
+    for (int n = 0; n < 64;) {
+      int fd = ::accept4(op->fd, nullptr, nullptr, static_cast<int>(op->op_flags));
+      if (fd < 0) {
+        int err = errno;
+        if (err == EINTR) continue;
+        if (err == EWOULDBLOCK) return -EAGAIN;
+        // Errors of one connection (it was reset while queued) do not end the accepting.
+        if (err == ECONNABORTED || err == EPROTO) continue;
+        return -err;
+      }
+      ++n;
+      if (!op->more(op, fd, 0)) return 1;
+    }
+    return -EAGAIN;
+  }
+
   // Runs the op's syscall without blocking: the result, or -EAGAIN.
   static int attempt(IoOp* op) noexcept {
     if (op->opcode == IoOpcode::kRecvMultishot) return attempt_multishot(op);
+    if (op->opcode == IoOpcode::kAcceptMultishot) return attempt_accept_multishot(op);
     for (;;) {
       long r;
       switch (op->opcode) {

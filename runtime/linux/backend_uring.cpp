@@ -28,12 +28,13 @@
 //   submit ──> backlog ──issue()──> in kernel ──last CQE──> done (complete() called)
 //                 └──cancel()──> done (-ECANCELED)    └──cancel()──> ASYNC_CANCEL issued
 //
-// Multishot ops (kRecvMultishot): one SQE, many CQEs. Every CQE with IORING_CQE_F_MORE (and a
-// final one that carries a buffer) is reported through op->more at once, under whatever lock the
-// dispatcher holds; the CQE without F_MORE is the op's end and its complete(). Its provided-buffer
-// ring (provided_buffers.hpp) is registered on this ring when the op is issued, with a buffer
-// group id from this ring's allocator (bgids_), and unregistered at that final CQE, so a
-// re-armed op may go to another ring and the ring memory is never registered twice.
+// Multishot ops (kRecvMultishot, kAcceptMultishot): one SQE, many CQEs. Every CQE with
+// IORING_CQE_F_MORE (and a final one that carries a buffer) is reported through op->more at once,
+// under whatever lock the dispatcher holds; the CQE without F_MORE is the op's end and its
+// complete(). Its provided-buffer ring (provided_buffers.hpp) is registered on this ring when the
+// op is issued, with a buffer group id from this ring's allocator (bgids_), and unregistered at
+// that final CQE, so a re-armed op may go to another ring and the ring memory is never registered
+// twice.
 #include <liburing.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -78,6 +79,7 @@ constexpr std::uint32_t kCancelDeferred = 1u << 3;  // in deferred_cancels_ (no 
 constexpr std::uint32_t kTimedOut = 1u << 4;        // the linked timeout fired
 constexpr std::uint32_t kDone = 1u << 5;
 constexpr std::uint32_t kPoolRegistered = 1u << 6;  // its provided-buffer ring is registered
+constexpr std::uint32_t kStopped = 1u << 7;         // a multishot op that `more` asked to stop
 
 std::string read_io_uring_disabled() {
   std::ifstream f("/proc/sys/kernel/io_uring_disabled");
@@ -385,6 +387,10 @@ class UringBackend final : public Backend {
         sqe->flags |= IOSQE_BUFFER_SELECT;
         sqe->buf_group = static_cast<ProvidedBuffers*>(op->addr)->bgid;
         break;
+      case IoOpcode::kAcceptMultishot:
+        io_uring_prep_multishot_accept(sqe, op->fd, nullptr, nullptr,
+                                       static_cast<int>(op->op_flags));
+        break;
     }
   }
 
@@ -575,6 +581,8 @@ class UringBackend final : public Backend {
       unregister_buffers(op);
       if (res > 0) res = 1;  // the kernel stopped it after data (reported through more)
     }
+    if (op->opcode == IoOpcode::kAcceptMultishot && res >= 0) res = 1;  // fd went to more
+    if ((f & kStopped) != 0 && (res == -ECANCELED || res == -EINTR)) res = 1;
     if ((f & kTimedOut) != 0 && (res == -ECANCELED || res == -EINTR)) {
       res = -ETIME;
     } else if (res == -EINTR && op->cancel_requested.load(std::memory_order_relaxed)) {
@@ -601,10 +609,20 @@ class UringBackend final : public Backend {
         on_op_cqe(op);
       } else {
         auto* op = reinterpret_cast<IoOp*>(static_cast<std::uintptr_t>(ud));
+        bool go_on = true;
         if ((cqe->flags & IORING_CQE_F_BUFFER) != 0) {
-          op->more(op, res > 0 ? res : 0, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+          go_on = op->more(op, res > 0 ? res : 0, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+        } else if (op->opcode == IoOpcode::kAcceptMultishot &&
+                   (res >= 0 || (cqe->flags & IORING_CQE_F_MORE) != 0)) {
+          go_on = op->more(op, res, 0);  // a connection (or a per-connection error)
         }
-        if ((cqe->flags & IORING_CQE_F_MORE) != 0) continue;  // a multishot op goes on
+        if ((cqe->flags & IORING_CQE_F_MORE) != 0) {  // a multishot op goes on
+          if (!go_on && (op->bflags & (kCancelIssued | kCancelDeferred | kStopped)) == 0) {
+            op->bflags |= kStopped;
+            issue_cancel(op);
+          }
+          continue;
+        }
         op->bres = res;
         on_op_cqe(op);
       }

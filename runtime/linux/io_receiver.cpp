@@ -122,7 +122,7 @@ void prepare_arm(ReceiverState* s) noexcept {
   route_io(s->reactor, s);
 }
 
-void receiver_more(IoOp* op, int res, std::uint32_t id) noexcept {
+bool receiver_more(IoOp* op, int res, std::uint32_t id) noexcept {
   auto* s = static_cast<ReceiverState*>(op);
   Waker w;
   {
@@ -130,7 +130,7 @@ void receiver_more(IoOp* op, int res, std::uint32_t id) noexcept {
     s->pool.where[id] = ProvidedBuffers::kHeld;
     if (res <= 0) {
       provided_buffer_put(&s->pool, id);  // handed back unused
-      return;
+      return true;
     }
     std::uint32_t slot = (s->q_head + s->q_size) & (s->pool.count - 1);
     s->q_id[slot] = id;
@@ -142,6 +142,7 @@ void receiver_more(IoOp* op, int res, std::uint32_t id) noexcept {
     }
   }
   w.wake();
+  return true;
 }
 
 void receiver_complete(IoOp* op, int res) noexcept {

@@ -59,6 +59,10 @@ enum class IoOpcode : std::uint8_t {
   // > 0 the kernel stopped it (re-arm), -ENOBUFS no free buffer (re-arm once one is back), else
   // -errno.
   kRecvMultishot,
+  // Multishot: fd, op_flags=SOCK_* flags. Every accepted connection (or per-connection error)
+  // goes through `more` (res = the new fd, or -errno); `complete` comes once: > 0 stopped (by the
+  // kernel, or because `more` asked), else -errno.
+  kAcceptMultishot,
 };
 
 inline constexpr std::uint32_t kFsyncDatasync = 1;  // == IORING_FSYNC_DATASYNC
@@ -83,8 +87,9 @@ struct IoOp {
   // the backend's reference (io_op_unref) as its last access to the op.
   void (*complete)(IoOp* op, int res) noexcept = nullptr;
   // Multishot ops only: one result of many, before `complete`, on the thread that reaps the op
-  // (possibly under a ring's lock: it must not submit or cancel ops).
-  void (*more)(IoOp* op, int res, std::uint32_t buffer) noexcept = nullptr;
+  // (possibly under a ring's lock: it must not submit or cancel ops). Returning false asks the
+  // backend to stop the op (its final result is then > 0, like a stop by the kernel).
+  bool (*more)(IoOp* op, int res, std::uint32_t buffer) noexcept = nullptr;
   // Frees the op; called by whoever drops the last reference.
   void (*destroy)(IoOp* op) noexcept = nullptr;
 

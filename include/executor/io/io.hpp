@@ -1,6 +1,7 @@
 // Umbrella header: executor's asynchronous I/O (files, TCP, UDP). See docs/io.md.
 #pragma once
 
+#include <executor/io/acceptor.hpp>
 #include <executor/io/buffer.hpp>
 #include <executor/io/error.hpp>
 #include <executor/io/file.hpp>

@@ -23,6 +23,7 @@
 
 #include <executor/detail/fd_ref.hpp>
 #include <executor/export.hpp>
+#include <executor/io/acceptor.hpp>
 #include <executor/io/operation.hpp>
 #include <executor/io/socket_address.hpp>
 #include <executor/io/tcp_stream.hpp>
@@ -51,6 +52,10 @@ class EXECUTOR_API TcpListener {
 
   // Waits for the next connection.
   [[nodiscard]] AcceptOperation accept();
+  // A multishot acceptor with a bounded queue (<executor/io/acceptor.hpp>): connections are
+  // accepted as they arrive, without an operation per connection. kInvalidArgument for bad
+  // options, kFailedPrecondition on a closed listener. Do not mix it with accept().
+  absl::StatusOr<Acceptor> acceptor(AcceptorOptions options = {});
   // The bound address (with the port the kernel picked for port 0).
   const SocketAddress& local_address() const noexcept { return local_; }
   [[nodiscard]] CloseOperation close();

@@ -84,6 +84,7 @@ class EXECUTOR_API TcpStream {
  private:
   friend class ConnectOperation;
   friend class AcceptOperation;
+  friend class AcceptNextOperation;
   explicit TcpStream(detail::FdRef* fd) noexcept : fd_(fd) {}
   detail::FdRef* fd_ = nullptr;
 };

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -183,6 +184,52 @@ TEST(Acceptor, DestroyedWithConnectionsQueuedClosesThem) {
       EXPECT_TRUE(s.ok()) << s.status();
       ::close(again);
     }());
+  }
+  EXPECT_EQ(settle_fds(before), before);
+}
+
+TEST(Acceptor, DestroyedWhileConnectionsKeepArrivingRace) {
+  // A client thread connects continuously while acceptors are created, take a few connections
+  // and are destroyed: the cancel races connections being queued. Every connection the server
+  // side accepted must be closed (the fd count settles back), none may leak.
+  int before = open_fds();
+  {
+    Runtime rt({.workers = 2});
+    auto l = rt.block_on([]() -> Task<absl::StatusOr<TcpListener>> {
+      co_return TcpListener::bind(SocketAddress::ipv4_loopback(0));
+    }());
+    ASSERT_TRUE(l.ok());
+    std::uint16_t port = l->local_address().port();
+    std::atomic<bool> stop{false};
+    std::thread client([port, &stop] {
+      linger lg{1, 0};
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(port);
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      while (!stop.load(std::memory_order_relaxed)) {
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) break;
+        // Fails (refused) once the listener is closed at the end.
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+          ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        }
+        ::close(fd);
+      }
+    });
+    rt.block_on([](TcpListener* l) -> Task<void> {
+      for (int i = 0; i < 100; ++i) {
+        auto acc = l->acceptor({.queue = 4});
+        for (int k = 0; k < i % 3; ++k) {
+          absl::StatusOr<TcpStream> s = co_await acc->accept().timeout(5s);
+          EXPECT_TRUE(s.ok()) << s.status();
+        }
+        if (i % 2 == 0) co_await executor::yield_now();
+      }
+    }(&*l));
+    stop = true;
+    *l = TcpListener();  // a client blocked on a full backlog is refused now
+    client.join();
   }
   EXPECT_EQ(settle_fds(before), before);
 }

@@ -328,6 +328,42 @@ TEST(Receiver, DestroyedWhileDataKeepsArrivingRace) {
   EXPECT_EQ(settle_fds(before), before);
 }
 
+TEST(Receiver, UsedFromAnotherWorkerWhileTheArmingWorkerIsBusy) {
+  // Task A arms the receive on its worker's ring, then keeps that worker busy; task B, on the
+  // other worker, receives through the same receiver: the receive stays on A's ring (its buffer
+  // ring is registered there) and its chunks still reach B (reaped by the completion thread or
+  // by B). Then A's worker is free again and B goes on.
+  int peer, fd;
+  tcp_pair(peer, fd);
+  Runtime rt({.workers = 2});
+  rt.block_on([](int fd, int peer) -> Task<void> {
+    auto s = TcpStream::adopt(fd);
+    auto rx = s->receiver({.buffers = 4, .buffer_size = 64});
+    std::atomic<bool> armed{false};
+    std::atomic<bool> done{false};
+    JoinHandle<void> a =
+        spawn([](Receiver* rx, std::atomic<bool>* armed, std::atomic<bool>* done) -> Task<void> {
+          (void)co_await rx->next().timeout(1ms);  // arms it on this worker's ring
+          armed->store(true);
+          auto until = std::chrono::steady_clock::now() + 2s;
+          while (!done->load() && std::chrono::steady_clock::now() < until) {
+          }  // busy: this worker runs nothing else meanwhile
+        }(&*rx, &armed, &done));
+    while (!armed.load()) co_await executor::sleep(1ms);
+    for (int i = 0; i < 20; ++i) {
+      std::string m = "msg" + std::to_string(i);
+      send_raw(peer, m);
+      std::string got = co_await collect(&*rx, m.size());
+      EXPECT_EQ(got, m);
+    }
+    done.store(true);
+    co_await std::move(a);
+    send_raw(peer, "end");
+    EXPECT_EQ(co_await collect(&*rx, 3), "end");
+  }(fd, peer));
+  ::close(peer);
+}
+
 TEST(Receiver, RuntimeTeardownWithReceiversWaiting) {
   int before = open_fds();
   std::vector<int> peers;

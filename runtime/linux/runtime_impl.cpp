@@ -157,10 +157,12 @@ void RuntimeImpl::BatchScope::flush() noexcept {
   std::size_t n = n_;
   first_ = last_ = nullptr;
   n_ = 0;
-  // While every CPU is busy and a worker is awake, that worker takes the wakes (it looks at the
-  // wake queue before its own on 31 ticks of 32); see notify_local. The idle count is read
-  // after notify_parked's fence in the other case; here a worker that is parking re-checks the
-  // wake queue after registering (park()), so at worst one wake-up too many happens.
+  // While the CPUs are busy and a worker is awake, that worker takes the wakes (it looks at the
+  // wake queue before its own on 31 ticks of 32); see notify_local. A worker that parks
+  // meanwhile re-checks the wake queue after registering idle (park()).
+  // seq_cst fence: the wakes were published before the idle count is read (Dekker with park(),
+  // as in notify_parked).
+  park_fence();
   if (!rt_.idle_cpu_likely() &&
       rt_.num_idle_.load(std::memory_order_relaxed) < rt_.workers_.size()) {
     rt_.arm_watch();

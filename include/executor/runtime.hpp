@@ -38,6 +38,10 @@ namespace detail {
 class RuntimeImpl;
 }
 
+// Environment, read when a Runtime is constructed (docs/getting-started.md#environment):
+// EXECUTOR_BACKEND (io_uring|epoll|auto), EXECUTOR_WORKER_RINGS=0, EXECUTOR_SPREAD
+// (auto|eager|packed: whether work spreads to idle workers while other processes hold CPUs); an
+// invalid value makes the constructor throw std::invalid_argument (create(): kInvalidArgument).
 struct RuntimeOptions {
   // Worker threads; 0 means std::thread::hardware_concurrency() (EXECUTOR_WORKERS overrides 0).
   unsigned workers = 0;

@@ -71,4 +71,14 @@ TEST(Main, BadEnvironmentIsReportedNotFatal) {
   EXPECT_THAT(r.out, testing::HasSubstr("ignoring EXECUTOR_GRACE_MS"));
 }
 
+// A runtime setting that cannot be ignored (the scheduler's or the backend's mode) stops the
+// program before its root task runs: the reason on stderr, exit status 70.
+TEST(Main, BadRuntimeModeIsReportedAndExits70) {
+  ChildRun r = run("EXECUTOR_SPREAD=sideways " + program("core_main_exit_code") + " 5");
+  EXPECT_EQ(r.exit_code, 70);
+  EXPECT_THAT(r.out, testing::HasSubstr("EXECUTOR_SPREAD=\"sideways\""));
+  r = run("EXECUTOR_SPREAD=packed " + program("core_main_exit_code") + " 5");
+  EXPECT_EQ(r.exit_code, 5);
+}
+
 }  // namespace

@@ -3,10 +3,11 @@
 // Design
 // ------
 // ReceiverState is the IoOp (kRecvMultishot) plus everything around it: the buffer pool
-// (provided_buffers.hpp), the queue of received chunks, the waiting task's waker and the op's
-// outcome. One mutex (the pool's) guards all of it. References: the Receiver holds one, the
-// backend one while the op is armed, every Chunk one; the last frees the state, its buffers and
-// its fd reference.
+// (provided_buffers.hpp), the queue of received chunks and the op's outcome; the waiting task's
+// waker and the arming state are the MultishotOp's (multishot_op.hpp, shared with
+// io_acceptor.cpp, as is the awaiter's logic). One mutex (the pool's) guards all of it. References:
+// the Receiver holds one, the backend one while the op is armed, every Chunk one; the last frees
+// the state, its buffers and its fd reference.
 //
 //   arm (submit_io) ──more(id, n)──> queue ──next()──> Chunk ──release──> buffer back to the pool
 //         │                                                      (into the kernel's ring if armed)
@@ -46,9 +47,11 @@
 #include <executor/detail/io_op.hpp>
 #include <executor/detail/task_header.hpp>
 #include <executor/io/error.hpp>
+#include <executor/io/operation.hpp>
 #include <executor/io/receiver.hpp>
 #include <executor/io/tcp_stream.hpp>
 
+#include "multishot_op.hpp"
 #include "provided_buffers.hpp"
 
 namespace executor::detail {
@@ -80,47 +83,30 @@ void provided_buffers_offer_all(ProvidedBuffers* p) noexcept {
   if (n != 0) io_uring_buf_ring_advance(br, n);
 }
 
-struct ReceiverState : IoOp {
+struct ReceiverState : MultishotOp {
+  static constexpr const char* kOpName = "recv_multishot";
+  static constexpr const char* kClosedError = "Receiver::next on a closed receiver";
+  static constexpr const char* kBusyError = "Receiver::next: another next() is waiting";
+
+  explicit ReceiverState(FdRef* r) noexcept : MultishotOp(&pool.mu, r) {}
+  ~ReceiverState() { std::free(block); }
+  // Under the mutex: can the op be (re-)armed now?
+  bool can_arm() const noexcept {
+    return !armed && !ended && !destroyed && (pool.free_count != 0 || pool.registered);
+  }
+
   ProvidedBuffers pool;
-  FdRef* fd_ref = nullptr;
-  Reactor* reactor = nullptr;  // set by the first arm (a task of that runtime)
   // --- under pool.mu ---
   std::uint32_t* q_id = nullptr;  // queue of received chunks (at most `count`: one per buffer)
   std::uint32_t* q_len = nullptr;
   std::uint32_t q_head = 0;
   std::uint32_t q_size = 0;
-  Waker waker;           // the task waiting in next()
-  bool waiting = false;  // `waker` is published
-  bool armed = false;    // the op is submitted and has not completed
-  bool ended = false;    // `end_res` is the final outcome (0: end of stream)
-  bool destroyed = false;
+  bool ended = false;  // `end_res` is the final outcome (0: end of stream)
   int end_res = 0;
   void* block = nullptr;  // the one allocation holding buffers, ring, arrays
-
-  ~ReceiverState() {
-    if (fd_ref != nullptr) fd_ref_release(fd_ref);
-    std::free(block);
-  }
 };
 
 namespace {
-
-void receiver_destroy(IoOp* op) noexcept {
-  delete static_cast<ReceiverState*>(op);
-}
-
-// Under the mutex: can the op be (re-)armed now?
-bool can_arm(ReceiverState* s) noexcept {
-  return !s->armed && !s->ended && !s->destroyed && (s->pool.free_count != 0 || s->pool.registered);
-}
-
-// Under the mutex: marks the op armed and routes it from this thread; the caller submits it
-// after unlocking (with the backend's reference counted).
-void prepare_arm(ReceiverState* s) noexcept {
-  s->armed = true;
-  s->routed = false;
-  route_io(s->reactor, s);
-}
 
 bool receiver_more(IoOp* op, int res, std::uint32_t id) noexcept {
   auto* s = static_cast<ReceiverState*>(op);
@@ -136,10 +122,7 @@ bool receiver_more(IoOp* op, int res, std::uint32_t id) noexcept {
     s->q_id[slot] = id;
     s->q_len[slot] = static_cast<std::uint32_t>(res);
     ++s->q_size;
-    if (s->waiting) {
-      s->waiting = false;
-      w = std::move(s->waker);
-    }
+    w = s->take_waker_locked();
   }
   w.wake();
   return true;
@@ -154,28 +137,20 @@ void receiver_complete(IoOp* op, int res) noexcept {
     s->armed = false;
     if (res > 0 || res == -ENOBUFS) {
       // Stopped, not ended: armed again when a task wants data and a buffer is free.
-      if (s->waiting && can_arm(s)) {
-        prepare_arm(s);
+      if (s->waiting && s->can_arm()) {
+        s->prepare_arm_locked();
         rearm = true;
-      } else if (s->waiting && s->q_size == 0) {
-        s->waiting = false;  // every buffer is held: the task learns it (kResourceExhausted)
-        w = std::move(s->waker);
+      } else if (s->q_size == 0) {
+        // Every buffer is held: the task learns it (kResourceExhausted).
+        w = s->take_waker_locked();
       }
     } else {
       s->ended = true;
       s->end_res = res;
-      if (s->waiting) {
-        s->waiting = false;
-        w = std::move(s->waker);
-      }
+      w = s->take_waker_locked();
     }
   }
-  w.wake();
-  if (rearm) {
-    submit_io(s->reactor, s);  // the backend's reference goes on with it
-    return;
-  }
-  io_op_unref(op);  // the backend's reference
+  multishot_completed(s, w, rearm);
 }
 
 }  // namespace
@@ -186,8 +161,8 @@ void receiver_chunk_release(ReceiverState* s, std::uint32_t id) noexcept {
     std::lock_guard lock(s->pool.mu);
     provided_buffer_put(&s->pool, id);
     // A task waits with nothing queued while the op is stopped: it needs this buffer.
-    if (s->waiting && can_arm(s)) {
-      prepare_arm(s);
+    if (s->waiting && s->can_arm()) {
+      s->prepare_arm_locked();
       io_op_ref(s);  // the backend's
       rearm = true;
     }
@@ -200,8 +175,6 @@ void receiver_chunk_release(ReceiverState* s, std::uint32_t id) noexcept {
 
 namespace executor::io {
 
-using detail::can_arm;
-using detail::prepare_arm;
 using detail::ProvidedBuffers;
 using detail::ReceiverState;
 
@@ -222,7 +195,7 @@ absl::StatusOr<Receiver> TcpStream::receiver(ReceiverOptions options) {
   total = (total + 4095) & ~std::size_t{4095};
   void* block = std::aligned_alloc(4096, total);
   if (block == nullptr) return detail::io_error(ENOMEM, kOp, fd_->fd);
-  auto* s = new (std::nothrow) ReceiverState;
+  auto* s = new (std::nothrow) ReceiverState(fd_);
   if (s == nullptr) {
     std::free(block);
     return detail::io_error(ENOMEM, kOp, fd_->fd);
@@ -243,10 +216,7 @@ absl::StatusOr<Receiver> TcpStream::receiver(ReceiverOptions options) {
   s->op_flags = 0;
   s->more = &detail::receiver_more;
   s->complete = &detail::receiver_complete;
-  s->destroy = &detail::receiver_destroy;
-  detail::fd_ref_acquire(fd_);
-  s->fd_ref = fd_;
-  s->fd = fd_->fd;
+  s->destroy = &detail::io_state_destroy<ReceiverState>;
   return Receiver(s);  // refs == 1: the receiver's
 }
 
@@ -258,23 +228,7 @@ Receiver& Receiver::operator=(Receiver&& o) noexcept {
 }
 
 Receiver::~Receiver() {
-  if (s_ == nullptr) return;
-  ReceiverState* s = std::exchange(s_, nullptr);
-  bool cancel;
-  detail::Waker w;
-  {
-    std::lock_guard lock(s->pool.mu);
-    s->destroyed = true;
-    cancel = s->armed;
-    if (s->waiting) {  // only a misuse leaves a waiter behind: let it see the end
-      s->waiting = false;
-      w = std::move(s->waker);
-    }
-  }
-  w.drop();
-  // The op completes with -ECANCELED (or its real end) and the backend drops its reference.
-  if (cancel) detail::cancel_io(s->reactor, s);
-  detail::io_op_unref(s);
+  if (s_ != nullptr) detail::multishot_close(std::exchange(s_, nullptr));
 }
 
 std::uint32_t Receiver::buffers() const noexcept {
@@ -284,26 +238,7 @@ std::uint32_t Receiver::buffer_size() const noexcept {
   return s_ != nullptr ? s_->pool.size : 0;
 }
 
-// --- NextOperation ---------------------------------------------------------------------------
-
-NextOperation::~NextOperation() {
-  if (suspended_) withdraw();  // destroyed while suspended: nothing is lost
-}
-
-void NextOperation::Hook::fire(detail::CancelCallbackNode* n) noexcept {
-  NextOperation* self = static_cast<Hook*>(n)->self;
-  ReceiverState* s = self->s_;
-  detail::Waker w;
-  {
-    std::lock_guard lock(s->pool.mu);
-    self->cancelled_ = true;
-    if (s->waiting) {
-      s->waiting = false;
-      w = std::move(s->waker);
-    }
-  }
-  w.wake();
-}
+// --- NextOperation (the waiting is detail::MultishotNext's) -----------------------------------
 
 bool NextOperation::take_locked() {
   ReceiverState* s = s_;
@@ -320,112 +255,36 @@ bool NextOperation::take_locked() {
     if (s->end_res == 0) {
       result_.emplace(Chunk());
     } else {
-      result_.emplace(detail::io_result_error(s->end_res, "recv_multishot", s->fd));
+      result_.emplace(detail::io_result_error(s->end_res, ReceiverState::kOpName, s->fd));
     }
     return true;
   }
   return false;
 }
 
-bool NextOperation::await_ready() {
-  if (s_ == nullptr) {
-    result_.emplace(absl::FailedPreconditionError("Receiver::next on a closed receiver"));
-    return true;
-  }
-  if (token_.has_value() && token_->is_cancelled()) {
-    result_.emplace(detail::io_result_error(-ECANCELED, "recv_multishot", s_->fd));
-    return true;
-  }
-  std::lock_guard lock(s_->pool.mu);
-  if (s_->waiting) {
-    result_.emplace(absl::FailedPreconditionError("Receiver::next: another next() is waiting"));
-    return true;
-  }
-  return take_locked();
-}
-
-bool NextOperation::await_suspend(std::coroutine_handle<> h) {
-  ReceiverState* s = s_;
-  if (s->reactor == nullptr) s->reactor = detail::current_reactor();
-  bool has_deadline = deadline_ != std::chrono::steady_clock::time_point{};
-  bool arm = false;
-  {
-    std::lock_guard lock(s->pool.mu);
-    if (take_locked()) return false;  // arrived meanwhile
-    if (!s->armed) {
-      if (!can_arm(s)) {
-        result_.emplace(absl::ResourceExhaustedError(
-            "Receiver::next: nothing received and every buffer is held by a Chunk"));
-        return false;
-      }
-      prepare_arm(s);
-      detail::io_op_ref(s);  // the backend's
-      arm = true;
-    }
-    if (has_deadline && deadline_ <= std::chrono::steady_clock::now()) {
-      result_.emplace(detail::io_result_error(-ETIME, "recv_multishot", s->fd));
-    } else {
-      detail::Waker w = detail::Waker::current(h);
-      if (has_deadline) timer_.waker = w.clone();  // first of the two wakes wins
-      s->waker = std::move(w);
-      s->waiting = true;
-      suspended_ = true;
-    }
-  }
-  if (!suspended_) {
-    if (arm) detail::submit_io(s->reactor, s);  // armed for the next call
-    return false;
-  }
-  // Wakes from here on only mark the task (it is running): touching `this` stays safe.
-  if (has_deadline) {
-    timer_.deadline = deadline_;
-    timer_armed_ = true;
-    detail::timer_insert(&timer_);
-  }
-  if (token_.has_value()) {
-    hook_.self = this;
-    if (detail::cancel_state_link(token_->state_for_internal_use(), &hook_)) {
-      hooked_ = true;
-    } else {
-      Hook::fire(&hook_);  // cancelled meanwhile
-    }
-  }
-  if (arm) detail::submit_io(s->reactor, s);
+// Nothing queued, the op not armed and no buffer free: waiting would never end.
+bool NextOperation::refuse_locked() {
+  if (s_->armed) return false;
+  woke_empty();
   return true;
 }
 
-void NextOperation::withdraw() noexcept {
-  suspended_ = false;
-  if (timer_armed_) detail::timer_cancel(&timer_);
-  timer_armed_ = false;
-  // Waits for a callback another thread is running right now.
-  if (hooked_) detail::cancel_state_unregister(token_->state_for_internal_use(), &hook_);
-  hooked_ = false;
-  detail::Waker w;
-  std::lock_guard lock(s_->pool.mu);
-  if (s_->waiting) {
-    s_->waiting = false;
-    w = std::move(s_->waker);
-  }
-  // `w` drops after the unlock (declared first, destroyed last).
+// complete() found the op stopped with every buffer held.
+void NextOperation::woke_empty() {
+  result_.emplace(absl::ResourceExhaustedError(
+      "Receiver::next: nothing received and every buffer is held by a Chunk"));
+}
+
+bool NextOperation::await_ready() {
+  return ready();
+}
+
+bool NextOperation::await_suspend(std::coroutine_handle<> h) {
+  return suspend(h);
 }
 
 absl::StatusOr<Chunk> NextOperation::await_resume() {
-  if (suspended_) {
-    withdraw();
-    std::lock_guard lock(s_->pool.mu);
-    if (!take_locked()) {
-      if (cancelled_) {
-        result_.emplace(detail::io_result_error(-ECANCELED, "recv_multishot", s_->fd));
-      } else if (deadline_ != std::chrono::steady_clock::time_point{} &&
-                 deadline_ <= std::chrono::steady_clock::now()) {
-        result_.emplace(detail::io_result_error(-ETIME, "recv_multishot", s_->fd));
-      } else {
-        result_.emplace(absl::ResourceExhaustedError(
-            "Receiver::next: nothing received and every buffer is held by a Chunk"));
-      }
-    }
-  }
+  resume();
   return std::move(*result_);
 }
 

@@ -1,7 +1,9 @@
 // executor::io::Acceptor (multishot accept with a bounded queue), on every backend: an accept()
 // destroyed while suspended loses nothing, timeouts and tokens, a burst larger than the queue,
 // destruction with connections queued (closed, never leaked), runtime teardown, bad input, and
-// a stress of concurrent connects.
+// a stress of concurrent connects. Also the waiting itself (detail::MultishotNext, shared with
+// Receiver): an accept() destroyed with its timer and token armed, and deadlines and cancels
+// racing arriving connections.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -119,6 +121,99 @@ TEST(Acceptor, TimeoutAndToken) {
     EXPECT_TRUE(s.ok()) << s.status();
     ::close(client);
   }());
+}
+
+Task<absl::StatusOr<TcpStream>> accept_bounded(Acceptor* acc, CancellationToken token) {
+  co_return co_await acc->accept().timeout(10ms).cancel_on(token);
+}
+
+TEST(Acceptor, DestroyedWithItsTimerAndTokenArmedLosesNothing) {
+  // An accept() destroyed while suspended with both bounds armed takes back its waker, its timer
+  // and its token hook: the deadline passing and the token firing afterwards reach nothing
+  // (ASan: no use of the freed frame), and the next call finds no stale waiter.
+  int before = open_fds();
+  {
+    Runtime rt({.workers = 2});
+    rt.block_on([]() -> Task<void> {
+      auto l = TcpListener::bind(SocketAddress::ipv4_loopback(0));
+      auto acc = l->acceptor();
+      EXPECT_TRUE(acc.ok()) << acc.status();
+      for (int i = 0; i < 6; ++i) {
+        CancellationToken token;
+        JoinHandle<absl::StatusOr<TcpStream>> h = spawn(accept_bounded, &*acc, token);
+        co_await executor::sleep(2ms);  // the child is suspended in accept() by now
+        h.abort_for_combinator();
+        bool cancelled = false;
+        try {
+          (void)co_await std::move(h);  // returns once the child's frame is gone
+        } catch (const TaskCancelled&) {
+          cancelled = true;
+        }
+        EXPECT_TRUE(cancelled);
+        if (i % 2 == 0) token.cancel();
+        co_await executor::sleep(15ms);  // past the dead awaiter's deadline
+        if (i % 2 == 1) token.cancel();
+        int client = connect_raw(l->local_address().port());
+        absl::StatusOr<TcpStream> s = co_await acc->accept().timeout(5s);
+        EXPECT_TRUE(s.ok()) << s.status();
+        ::close(client);
+      }
+    }());
+  }
+  EXPECT_EQ(settle_fds(before), before);
+}
+
+constexpr int kRaceClients = 150;
+
+TEST(Acceptor, DeadlinesAndCancelsRacingConnectionsLoseNothing) {
+  // Clients connect every half millisecond while accept() waits with a deadline (or a token
+  // cancelled) about as far away: each call yields a connection, kDeadlineExceeded or
+  // kCancelled, and every connection is accepted exactly once.
+  int before = open_fds();
+  {
+    Runtime rt({.workers = 2});
+    rt.block_on([]() -> Task<void> {
+      auto l = TcpListener::bind(SocketAddress::ipv4_loopback(0));
+      auto acc = l->acceptor();
+      std::vector<int> clients;
+      std::thread connector([port = l->local_address().port(), &clients] {
+        for (int i = 0; i < kRaceClients; ++i) {
+          clients.push_back(connect_raw(port));
+          std::this_thread::sleep_for(500us);
+        }
+      });
+      int accepted = 0;
+      int bounded = 0;
+      for (int call = 0; accepted < kRaceClients && call < 3000; ++call) {
+        absl::StatusOr<TcpStream> s;
+        if (call % 2 == 0) {
+          s = co_await acc->accept().timeout(500us);
+        } else {
+          CancellationToken token;
+          JoinHandle<void> canceller = spawn([](CancellationToken t) -> Task<void> {
+            co_await executor::sleep(500us);
+            t.cancel();
+          }(token));
+          s = co_await acc->accept().cancel_on(token);
+          co_await std::move(canceller);
+        }
+        if (s.ok()) {
+          ++accepted;
+        } else {
+          EXPECT_TRUE(s.status().code() == absl::StatusCode::kDeadlineExceeded ||
+                      s.status().code() == absl::StatusCode::kCancelled)
+              << s.status();
+          ++bounded;
+        }
+      }
+      connector.join();
+      EXPECT_EQ(accepted, kRaceClients);
+      EXPECT_EQ(acc->queued(), 0u);  // none accepted twice, none left behind
+      EXPECT_GT(bounded, 0);         // the bounds were hit at all
+      for (int c : clients) ::close(c);
+    }());
+  }
+  EXPECT_EQ(settle_fds(before), before);
 }
 
 TEST(Acceptor, BurstLargerThanTheQueueLosesNothing) {

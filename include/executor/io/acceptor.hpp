@@ -37,7 +37,6 @@
 // bound.
 #pragma once
 
-#include <chrono>
 #include <coroutine>
 #include <cstdint>
 #include <optional>
@@ -46,8 +45,7 @@
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
 
-#include <executor/cancellation_token.hpp>
-#include <executor/detail/timer_node.hpp>
+#include <executor/detail/multishot_next.hpp>
 #include <executor/export.hpp>
 
 namespace executor::detail {
@@ -63,60 +61,32 @@ struct AcceptorOptions {
   std::uint32_t queue = 64;
 };
 
-// Acceptor::accept(). Await it once; movable until awaited.
-class EXECUTOR_API AcceptNextOperation {
+// Acceptor::accept(). Await it once; movable until awaited. Its builders, from detail::BoundedAwait:
+// `.timeout(d)` (d <= 0: only what is queued), `.deadline(t)`, `.cancel_on(token)`; what they do
+// when they are hit is in the header comment.
+class EXECUTOR_API AcceptNextOperation
+    : public detail::MultishotNext<AcceptNextOperation, detail::AcceptorState> {
  public:
-  explicit AcceptNextOperation(detail::AcceptorState* s) noexcept : s_(s) {}
-  AcceptNextOperation(AcceptNextOperation&& o) noexcept
-      : s_(std::exchange(o.s_, nullptr)), deadline_(o.deadline_), token_(std::move(o.token_)) {}
-  AcceptNextOperation(const AcceptNextOperation&) = delete;
-  AcceptNextOperation& operator=(const AcceptNextOperation&) = delete;
-  AcceptNextOperation& operator=(AcceptNextOperation&&) = delete;
-  ~AcceptNextOperation();
-
-  // Gives up waiting after `d` (kDeadlineExceeded; nothing is lost). d <= 0: only what is queued.
-  template <class Rep, class Period>
-  AcceptNextOperation&& timeout(std::chrono::duration<Rep, Period> d) && {
-    auto now = std::chrono::steady_clock::now();
-    deadline_ = d.count() > 0 ? now + std::chrono::ceil<std::chrono::nanoseconds>(d) : now;
-    return std::move(*this);
-  }
-  AcceptNextOperation&& deadline(std::chrono::steady_clock::time_point t) && {
-    deadline_ = t;
-    return std::move(*this);
-  }
-  // Gives up waiting when `token` is cancelled (kCancelled; nothing is lost).
-  AcceptNextOperation&& cancel_on(const CancellationToken& token) && {
-    token_.emplace(token);
-    return std::move(*this);
-  }
+  explicit AcceptNextOperation(detail::AcceptorState* s) noexcept : MultishotNext(s) {}
+  AcceptNextOperation(AcceptNextOperation&& o) noexcept : MultishotNext(std::move(o)) {}
 
   bool await_ready();
   bool await_suspend(std::coroutine_handle<> h);
   absl::StatusOr<TcpStream> await_resume();
 
  private:
-  struct Hook : detail::CancelCallbackNode {
-    Hook() noexcept : CancelCallbackNode(&fire) {}
-    static void fire(detail::CancelCallbackNode* n) noexcept;
-    AcceptNextOperation* self = nullptr;
-  };
+  friend class detail::MultishotNext<AcceptNextOperation, detail::AcceptorState>;
+  // What detail::MultishotNext asks of its awaiter (runtime/linux/multishot_op.hpp).
   bool take_locked();  // under the acceptor's lock: a queued connection or error, if any
-  void withdraw() noexcept;
+  void fail(absl::Status st) { early_.emplace(std::move(st)); }
+  void took() noexcept;
+  bool refuse_locked() noexcept { return false; }
+  void woke_empty();
   void arm_if_needed() noexcept;
 
-  detail::AcceptorState* s_;
-  std::chrono::steady_clock::time_point deadline_{};
-  std::optional<CancellationToken> token_;
   int taken_ = 0;  // what take_locked() found: an fd, or -errno
   bool has_taken_ = false;
   std::optional<absl::Status> early_;
-  detail::TimerNode timer_;
-  Hook hook_;
-  bool suspended_ = false;
-  bool timer_armed_ = false;
-  bool hooked_ = false;
-  bool cancelled_ = false;  // under the acceptor's lock
 };
 
 class EXECUTOR_API Acceptor {

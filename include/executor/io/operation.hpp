@@ -40,6 +40,7 @@
 #include <absl/status/statusor.h>
 
 #include <executor/cancellation_token.hpp>
+#include <executor/detail/bounded_await.hpp>
 #include <executor/detail/fd_ref.hpp>
 #include <executor/detail/frame_allocator.hpp>
 #include <executor/detail/io_op.hpp>
@@ -119,14 +120,11 @@ namespace executor::io {
 //   R finish(State& s, int res);          the result, on the awaiting task after completion
 // An operation object is movable until it is awaited (executor::timeout moves it into a task).
 template <class D, class State, class R>
-class IoOperation {
+class IoOperation : public detail::BoundedAwait<D> {
  public:
   IoOperation() noexcept = default;
   IoOperation(IoOperation&& o) noexcept  // only before it is awaited
-      : deadline_(o.deadline_), token_(std::move(o.token_)) {}
-  IoOperation(const IoOperation&) = delete;
-  IoOperation& operator=(const IoOperation&) = delete;
-  IoOperation& operator=(IoOperation&&) = delete;
+      : detail::BoundedAwait<D>(std::move(o)) {}
   ~IoOperation() {
     if (state_ != nullptr) {
       unhook();
@@ -136,22 +134,8 @@ class IoOperation {
     }
   }
 
-  // Bounds the operation by `d` from now (see the header comment). d <= 0 expires at once.
-  template <class Rep, class Period>
-  D&& timeout(std::chrono::duration<Rep, Period> d) && {
-    auto now = std::chrono::steady_clock::now();
-    deadline_ = d.count() > 0 ? now + std::chrono::ceil<std::chrono::nanoseconds>(d) : now;
-    return static_cast<D&&>(*this);
-  }
-  D&& deadline(std::chrono::steady_clock::time_point t) && {
-    deadline_ = t;
-    return static_cast<D&&>(*this);
-  }
-  // Cancels the operation when `token` is cancelled (see the header comment).
-  D&& cancel_on(const CancellationToken& token) && {
-    token_.emplace(token);
-    return static_cast<D&&>(*this);
-  }
+  // The builders `.timeout(d)` / `.deadline(t)` (d <= 0 expires at once) and `.cancel_on(token)`
+  // come from detail::BoundedAwait; what they do is in the header comment.
 
   bool await_ready() {
     if (token_.has_value() && token_->is_cancelled()) {
@@ -167,7 +151,7 @@ class IoOperation {
     State* s = self().make_state();  // may throw: then nothing was submitted
     s->complete = &detail::io_state_complete;
     s->destroy = &detail::io_state_destroy<State>;
-    if (deadline_ != std::chrono::steady_clock::time_point{}) {
+    if (this->has_deadline()) {
       auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline_.time_since_epoch())
                     .count();
       s->deadline_ns = ns > 0 ? ns : 1;
@@ -204,12 +188,10 @@ class IoOperation {
     return self().finish(*s, s->result);
   }
 
- protected:
-  bool has_deadline() const noexcept {
-    return deadline_ != std::chrono::steady_clock::time_point{};
-  }
-
  private:
+  using detail::BoundedAwait<D>::deadline_;
+  using detail::BoundedAwait<D>::token_;
+
   D& self() noexcept { return static_cast<D&>(*this); }
   void unhook() noexcept {
     // Waits for a callback another thread is running right now.
@@ -217,8 +199,6 @@ class IoOperation {
     hooked_ = false;
   }
 
-  std::chrono::steady_clock::time_point deadline_{};
-  std::optional<CancellationToken> token_;
   detail::IoCancelHook hook_;
   bool hooked_ = false;
   std::optional<R> early_;

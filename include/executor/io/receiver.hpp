@@ -43,7 +43,6 @@
 // Memory: one allocation per receiver (state, buffers and the ring), none per message.
 #pragma once
 
-#include <chrono>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -55,8 +54,7 @@
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
 
-#include <executor/cancellation_token.hpp>
-#include <executor/detail/timer_node.hpp>
+#include <executor/detail/multishot_next.hpp>
 #include <executor/export.hpp>
 
 namespace executor::detail {
@@ -126,58 +124,30 @@ class Chunk {
 };
 #pragma GCC diagnostic pop
 
-// Receiver::next(). Await it once; movable until awaited.
-class EXECUTOR_API NextOperation {
+// Receiver::next(). Await it once; movable until awaited. Its builders, from detail::BoundedAwait:
+// `.timeout(d)` (d <= 0: only what is queued), `.deadline(t)`, `.cancel_on(token)`; what they do
+// when they are hit is in the header comment.
+class EXECUTOR_API NextOperation
+    : public detail::MultishotNext<NextOperation, detail::ReceiverState> {
  public:
-  explicit NextOperation(detail::ReceiverState* s) noexcept : s_(s) {}
-  NextOperation(NextOperation&& o) noexcept
-      : s_(std::exchange(o.s_, nullptr)), deadline_(o.deadline_), token_(std::move(o.token_)) {}
-  NextOperation(const NextOperation&) = delete;
-  NextOperation& operator=(const NextOperation&) = delete;
-  NextOperation& operator=(NextOperation&&) = delete;
-  ~NextOperation();
-
-  // Gives up waiting after `d` (kDeadlineExceeded; nothing is lost). d <= 0: only what is queued.
-  template <class Rep, class Period>
-  NextOperation&& timeout(std::chrono::duration<Rep, Period> d) && {
-    auto now = std::chrono::steady_clock::now();
-    deadline_ = d.count() > 0 ? now + std::chrono::ceil<std::chrono::nanoseconds>(d) : now;
-    return std::move(*this);
-  }
-  NextOperation&& deadline(std::chrono::steady_clock::time_point t) && {
-    deadline_ = t;
-    return std::move(*this);
-  }
-  // Gives up waiting when `token` is cancelled (kCancelled; nothing is lost).
-  NextOperation&& cancel_on(const CancellationToken& token) && {
-    token_.emplace(token);
-    return std::move(*this);
-  }
+  explicit NextOperation(detail::ReceiverState* s) noexcept : MultishotNext(s) {}
+  NextOperation(NextOperation&& o) noexcept : MultishotNext(std::move(o)) {}
 
   bool await_ready();
   bool await_suspend(std::coroutine_handle<> h);
   absl::StatusOr<Chunk> await_resume();
 
  private:
-  struct Hook : detail::CancelCallbackNode {
-    Hook() noexcept : CancelCallbackNode(&fire) {}
-    static void fire(detail::CancelCallbackNode* n) noexcept;
-    NextOperation* self = nullptr;
-  };
+  friend class detail::MultishotNext<NextOperation, detail::ReceiverState>;
+  // What detail::MultishotNext asks of its awaiter (runtime/linux/multishot_op.hpp).
   // Under the receiver's lock: a queued chunk or the final outcome, if there is one.
   bool take_locked();
-  void withdraw() noexcept;
+  void fail(absl::Status st) { result_.emplace(std::move(st)); }
+  void took() noexcept {}
+  bool refuse_locked();
+  void woke_empty();
 
-  detail::ReceiverState* s_;
-  std::chrono::steady_clock::time_point deadline_{};
-  std::optional<CancellationToken> token_;
   std::optional<absl::StatusOr<Chunk>> result_;
-  detail::TimerNode timer_;
-  Hook hook_;
-  bool suspended_ = false;
-  bool timer_armed_ = false;
-  bool hooked_ = false;
-  bool cancelled_ = false;  // under the receiver's lock
 };
 
 class EXECUTOR_API Receiver {

@@ -26,6 +26,12 @@
 // on a bounded sleep, any ring whose owner is busy with ops in flight (a long-running task
 // must not hold back the completions queued behind it) — see Reactor::loop.
 //
+// The ring has COOP_TASKRUN: task_work (the kernel finishing a receive whose socket became
+// readable, in the owner's context) does not interrupt a running owner; the owner runs it when
+// it next enters the kernel, and flush() enters whenever the kernel flags such work
+// (IORING_SQ_TASKRUN). A parked owner sleeps interruptibly, and the kernel wakes it for the
+// work as before. Other threads look at the CQ only: entering would run their own task_work.
+//
 // The kernel reads the eventfd-disabled flag after publishing a CQE with no full barrier
 // between the two, so "enable, then re-check the CQ" cannot exclude a CQE published in that
 // window on another CPU; the completion thread's bounded sleep (kParkedRingCheck) covers it.

@@ -32,7 +32,11 @@ namespace executor::io {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::cancel_after;
+using testing::destroy_bounded_waiter;
+using testing::destroy_waiter;
 using testing::open_fds;
+using testing::race_next;
 
 int settle_fds(int want) {
   int n = open_fds();
@@ -59,6 +63,10 @@ Task<absl::StatusOr<TcpStream>> accept_of(Acceptor* acc) {
   co_return co_await acc->accept();
 }
 
+Task<absl::StatusOr<TcpStream>> accept_bounded(Acceptor* acc, CancellationToken token) {
+  co_return co_await acc->accept().timeout(10ms).cancel_on(token);
+}
+
 TEST(Acceptor, AcceptDestroyedWhileSuspendedLosesNothing) {
   int before = open_fds();
   {
@@ -71,17 +79,13 @@ TEST(Acceptor, AcceptDestroyedWhileSuspendedLosesNothing) {
       EXPECT_TRUE(acc.ok()) << acc.status();
       auto r = co_await executor::timeout(20ms, accept_of(&*acc));
       EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
-      for (int i = 0; i < 10; ++i) {
-        JoinHandle<absl::StatusOr<TcpStream>> h = spawn(accept_of, &*acc);
-        if (i % 2 == 0) co_await executor::yield_now();
-        h.abort_for_combinator();
-        bool cancelled = false;
-        try {
-          (void)co_await std::move(h);  // returns once the child's frame is gone
-        } catch (const TaskCancelled&) {
-          cancelled = true;
+      for (int i = 0; i < 14; ++i) {
+        if (i < 8) {
+          co_await destroy_waiter(accept_of, &*acc, i);
+        } else {
+          // With its timer and token hook armed: they are withdrawn with the frame.
+          co_await destroy_bounded_waiter(accept_bounded, &*acc, i % 2 == 0);
         }
-        EXPECT_TRUE(cancelled);
         int client = connect_raw(port);
         absl::StatusOr<TcpStream> s = co_await acc->accept().timeout(5s);
         EXPECT_TRUE(s.ok()) << s.status();
@@ -109,10 +113,7 @@ TEST(Acceptor, TimeoutAndToken) {
     EXPECT_EQ(s.status().code(), absl::StatusCode::kDeadlineExceeded) << s.status();
     EXPECT_GE(std::chrono::steady_clock::now() - t0, 30ms);
     CancellationToken token;
-    JoinHandle<void> canceller = spawn([](CancellationToken t) -> Task<void> {
-      co_await executor::sleep(10ms);
-      t.cancel();
-    }(token));
+    JoinHandle<void> canceller = spawn(cancel_after, token, 10ms);
     s = co_await acc->accept().cancel_on(token);
     EXPECT_EQ(s.status().code(), absl::StatusCode::kCancelled) << s.status();
     co_await std::move(canceller);
@@ -121,46 +122,6 @@ TEST(Acceptor, TimeoutAndToken) {
     EXPECT_TRUE(s.ok()) << s.status();
     ::close(client);
   }());
-}
-
-Task<absl::StatusOr<TcpStream>> accept_bounded(Acceptor* acc, CancellationToken token) {
-  co_return co_await acc->accept().timeout(10ms).cancel_on(token);
-}
-
-TEST(Acceptor, DestroyedWithItsTimerAndTokenArmedLosesNothing) {
-  // An accept() destroyed while suspended with both bounds armed takes back its waker, its timer
-  // and its token hook: the deadline passing and the token firing afterwards reach nothing
-  // (ASan: no use of the freed frame), and the next call finds no stale waiter.
-  int before = open_fds();
-  {
-    Runtime rt({.workers = 2});
-    rt.block_on([]() -> Task<void> {
-      auto l = TcpListener::bind(SocketAddress::ipv4_loopback(0));
-      auto acc = l->acceptor();
-      EXPECT_TRUE(acc.ok()) << acc.status();
-      for (int i = 0; i < 6; ++i) {
-        CancellationToken token;
-        JoinHandle<absl::StatusOr<TcpStream>> h = spawn(accept_bounded, &*acc, token);
-        co_await executor::sleep(2ms);  // the child is suspended in accept() by now
-        h.abort_for_combinator();
-        bool cancelled = false;
-        try {
-          (void)co_await std::move(h);  // returns once the child's frame is gone
-        } catch (const TaskCancelled&) {
-          cancelled = true;
-        }
-        EXPECT_TRUE(cancelled);
-        if (i % 2 == 0) token.cancel();
-        co_await executor::sleep(15ms);  // past the dead awaiter's deadline
-        if (i % 2 == 1) token.cancel();
-        int client = connect_raw(l->local_address().port());
-        absl::StatusOr<TcpStream> s = co_await acc->accept().timeout(5s);
-        EXPECT_TRUE(s.ok()) << s.status();
-        ::close(client);
-      }
-    }());
-  }
-  EXPECT_EQ(settle_fds(before), before);
 }
 
 constexpr int kRaceClients = 150;
@@ -185,26 +146,8 @@ TEST(Acceptor, DeadlinesAndCancelsRacingConnectionsLoseNothing) {
       int accepted = 0;
       int bounded = 0;
       for (int call = 0; accepted < kRaceClients && call < 3000; ++call) {
-        absl::StatusOr<TcpStream> s;
-        if (call % 2 == 0) {
-          s = co_await acc->accept().timeout(500us);
-        } else {
-          CancellationToken token;
-          JoinHandle<void> canceller = spawn([](CancellationToken t) -> Task<void> {
-            co_await executor::sleep(500us);
-            t.cancel();
-          }(token));
-          s = co_await acc->accept().cancel_on(token);
-          co_await std::move(canceller);
-        }
-        if (s.ok()) {
-          ++accepted;
-        } else {
-          EXPECT_TRUE(s.status().code() == absl::StatusCode::kDeadlineExceeded ||
-                      s.status().code() == absl::StatusCode::kCancelled)
-              << s.status();
-          ++bounded;
-        }
+        absl::StatusOr<TcpStream> s = co_await race_next(&*acc, call, 500us, &bounded);
+        if (s.ok()) ++accepted;
       }
       connector.join();
       EXPECT_EQ(accepted, kRaceClients);

@@ -5,13 +5,21 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 
+#include <executor/cancellation_token.hpp>
 #include <executor/io/io.hpp>
+#include <executor/join_handle.hpp>
 #include <executor/runtime.hpp>
+#include <executor/sleep.hpp>
+#include <executor/spawn.hpp>
+#include <executor/task.hpp>
+#include <executor/yield.hpp>
 
 namespace executor::io::testing {
 
@@ -58,6 +66,86 @@ inline void write_sync(const std::string& path, std::string_view data) {
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
   ::close(fd);
+}
+
+// Cancels the spawned task `h` (abort_for_combinator: its frame is destroyed at its next
+// scheduling point) and returns once that happened: true if the join reported TaskCancelled.
+template <class T>
+Task<bool> abort_and_join(JoinHandle<T> h) {
+  h.abort_for_combinator();
+  bool cancelled = false;
+  try {
+    (void)co_await std::move(h);
+  } catch (const TaskCancelled&) {
+    cancelled = true;
+  }
+  co_return cancelled;
+}
+
+// Cancels `token` after `d`; spawned, it cancels a wait of the spawning task.
+inline Task<void> cancel_after(CancellationToken token, std::chrono::microseconds d) {
+  co_await executor::sleep(d);
+  token.cancel();
+}
+
+// Spawns `wait(object)`, a task waiting for the next result of `object`, and destroys it at once
+// or after a yield (by `i`'s parity): before it suspends or while it is suspended.
+template <class F, class A>
+Task<void> destroy_waiter(F wait, A* object, int i) {
+  auto h = spawn(wait, object);
+  if (i % 2 == 0) co_await executor::yield_now();
+  bool cancelled = co_await abort_and_join(std::move(h));
+  EXPECT_TRUE(cancelled);
+}
+
+// Spawns `wait(object, token)`, a task waiting in a multishot next result with
+// `.timeout(10ms).cancel_on(token)`, destroys it while it is suspended, then lets its deadline
+// pass and cancels its token (first or last: `token_first`). Neither may reach the destroyed
+// awaiter (ASan sees any use of the freed frame).
+template <class F, class A>
+Task<void> destroy_bounded_waiter(F wait, A* object, bool token_first) {
+  using namespace std::chrono_literals;
+  CancellationToken token;
+  auto h = spawn(wait, object, token);
+  co_await executor::sleep(2ms);  // the child is suspended by now
+  bool cancelled = co_await abort_and_join(std::move(h));
+  EXPECT_TRUE(cancelled);
+  if (token_first) token.cancel();
+  co_await executor::sleep(15ms);  // past the destroyed awaiter's deadline
+  if (!token_first) token.cancel();
+}
+
+// A fresh wait for the next result of a multishot handle.
+inline NextOperation next_result(Receiver* rx) {
+  return rx->next();
+}
+inline AcceptNextOperation next_result(Acceptor* acc) {
+  return acc->accept();
+}
+
+// Passes a result on; a bound that was hit must be kDeadlineExceeded or kCancelled, and counts.
+template <class R>
+R count_bound_hit(R r, int* hits) {
+  if (!r.ok()) {
+    absl::StatusCode code = r.status().code();
+    EXPECT_TRUE(code == absl::StatusCode::kDeadlineExceeded || code == absl::StatusCode::kCancelled)
+        << r.status();
+    ++*hits;
+  }
+  return r;
+}
+
+// One wait of a race between bounds and arriving results: the next result of `h`, bounded by a
+// deadline (even `call`) or by a token cancelled (odd `call`) `d` from now.
+template <class H>
+Task<decltype(next_result(std::declval<H*>()).await_resume())> race_next(
+    H* h, int call, std::chrono::microseconds d, int* hits) {
+  if (call % 2 == 0) co_return count_bound_hit(co_await next_result(h).timeout(d), hits);
+  CancellationToken token;
+  JoinHandle<void> canceller = spawn(cancel_after, token, d);
+  auto r = co_await next_result(h).cancel_on(token);
+  co_await std::move(canceller);
+  co_return count_bound_hit(std::move(r), hits);
 }
 
 }  // namespace executor::io::testing

@@ -35,7 +35,11 @@ namespace executor::io {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::cancel_after;
+using testing::destroy_bounded_waiter;
+using testing::destroy_waiter;
 using testing::open_fds;
+using testing::race_next;
 
 int settle_fds(int want) {
   int n = open_fds();
@@ -87,6 +91,10 @@ Task<absl::StatusOr<Chunk>> next_of(Receiver* rx) {
   co_return co_await rx->next();
 }
 
+Task<absl::StatusOr<Chunk>> next_bounded(Receiver* rx, CancellationToken token) {
+  co_return co_await rx->next().timeout(10ms).cancel_on(token);
+}
+
 TEST(Receiver, NextDestroyedWhileSuspendedLosesNothing) {
   int before = open_fds();
   int peer, fd;
@@ -106,16 +114,12 @@ TEST(Receiver, NextDestroyedWhileSuspendedLosesNothing) {
       EXPECT_EQ(got, "hello");
       // Destroyed again, this time with data arriving meanwhile: it stays queued.
       for (int i = 0; i < 20; ++i) {
-        JoinHandle<absl::StatusOr<Chunk>> h = spawn(next_of, &*rx);
-        if (i % 2 == 0) co_await executor::yield_now();
-        h.abort_for_combinator();
-        bool cancelled = false;
-        try {
-          (void)co_await std::move(h);  // returns once the child's frame is gone
-        } catch (const TaskCancelled&) {
-          cancelled = true;
+        if (i < 14) {
+          co_await destroy_waiter(next_of, &*rx, i);
+        } else {
+          // With its timer and token hook armed: they are withdrawn with the frame.
+          co_await destroy_bounded_waiter(next_bounded, &*rx, i % 2 == 0);
         }
-        EXPECT_TRUE(cancelled);
         std::string m(3, 'm');
         m[1] = static_cast<char>('a' + i);
         send_raw(peer, m);
@@ -144,10 +148,7 @@ TEST(Receiver, TimeoutAndTokenLoseNothing) {
     EXPECT_EQ(c.status().code(), absl::StatusCode::kDeadlineExceeded);
 
     CancellationToken token;
-    JoinHandle<void> canceller = spawn([](CancellationToken t) -> Task<void> {
-      co_await executor::sleep(10ms);
-      t.cancel();
-    }(token));
+    JoinHandle<void> canceller = spawn(cancel_after, token, 10ms);
     c = co_await rx->next().cancel_on(token);
     EXPECT_EQ(c.status().code(), absl::StatusCode::kCancelled) << c.status();
     co_await std::move(canceller);
@@ -164,46 +165,6 @@ TEST(Receiver, TimeoutAndTokenLoseNothing) {
     EXPECT_TRUE(c.ok()) << c.status();
     if (c.ok()) {
       EXPECT_EQ(c->view(), "x");
-    }
-  }(fd, peer));
-  ::close(peer);
-}
-
-Task<absl::StatusOr<Chunk>> next_bounded(Receiver* rx, CancellationToken token) {
-  co_return co_await rx->next().timeout(10ms).cancel_on(token);
-}
-
-TEST(Receiver, DestroyedWithItsTimerAndTokenArmedLosesNothing) {
-  // A next() destroyed while suspended with both bounds armed takes back its waker, its timer
-  // and its token hook: the deadline passing and the token firing afterwards reach nothing
-  // (ASan: no use of the freed frame), and the next call finds no stale waiter.
-  int peer, fd;
-  tcp_pair(peer, fd);
-  Runtime rt({.workers = 2});
-  rt.block_on([](int fd, int peer) -> Task<void> {
-    auto s = TcpStream::adopt(fd);
-    auto rx = s->receiver({.buffers = 4, .buffer_size = 64});
-    EXPECT_TRUE(rx.ok()) << rx.status();
-    for (int i = 0; i < 6; ++i) {
-      CancellationToken token;
-      JoinHandle<absl::StatusOr<Chunk>> h = spawn(next_bounded, &*rx, token);
-      co_await executor::sleep(2ms);  // the child is suspended in next() by now
-      h.abort_for_combinator();
-      bool cancelled = false;
-      try {
-        (void)co_await std::move(h);  // returns once the child's frame is gone
-      } catch (const TaskCancelled&) {
-        cancelled = true;
-      }
-      EXPECT_TRUE(cancelled);
-      if (i % 2 == 0) token.cancel();
-      co_await executor::sleep(15ms);  // past the dead awaiter's deadline
-      if (i % 2 == 1) token.cancel();
-      std::string m(2, 'm');
-      m[1] = static_cast<char>('0' + i);
-      send_raw(peer, m);
-      std::string got = co_await collect(&*rx, m.size());
-      EXPECT_EQ(got, m);
     }
   }(fd, peer));
   ::close(peer);
@@ -230,26 +191,10 @@ TEST(Receiver, DeadlinesAndCancelsRacingDataLoseNothing) {
     std::string got;
     int bounded = 0;
     for (int call = 0; got.size() < kBytes && call < 3000; ++call) {
-      absl::StatusOr<Chunk> c;
-      if (call % 2 == 0) {
-        c = co_await rx->next().timeout(500us);
-      } else {
-        CancellationToken token;
-        JoinHandle<void> canceller = spawn([](CancellationToken t) -> Task<void> {
-          co_await executor::sleep(500us);
-          t.cancel();
-        }(token));
-        c = co_await rx->next().cancel_on(token);
-        co_await std::move(canceller);
-      }
+      absl::StatusOr<Chunk> c = co_await race_next(&*rx, call, 500us, &bounded);
       if (c.ok()) {
         EXPECT_FALSE(c->empty());
         got.append(c->view());
-      } else {
-        EXPECT_TRUE(c.status().code() == absl::StatusCode::kDeadlineExceeded ||
-                    c.status().code() == absl::StatusCode::kCancelled)
-            << c.status();
-        ++bounded;
       }
     }
     std::string want;

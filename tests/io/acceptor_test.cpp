@@ -37,6 +37,7 @@ using testing::destroy_bounded_waiter;
 using testing::destroy_waiter;
 using testing::open_fds;
 using testing::race_next;
+using testing::wait_until_positive;
 
 int settle_fds(int want) {
   int n = open_fds();
@@ -137,8 +138,12 @@ TEST(Acceptor, DeadlinesAndCancelsRacingConnectionsLoseNothing) {
       auto l = TcpListener::bind(SocketAddress::ipv4_loopback(0));
       auto acc = l->acceptor();
       std::vector<int> clients;
-      std::thread connector([port = l->local_address().port(), &clients] {
+      // Halfway the connector waits until a bound has been hit: a loaded machine may run the
+      // acceptor so late that a connection is always queued, and the bounds must be raced.
+      std::atomic<int> bounds_seen{0};
+      std::thread connector([port = l->local_address().port(), &clients, &bounds_seen] {
         for (int i = 0; i < kRaceClients; ++i) {
+          if (i == kRaceClients / 2) wait_until_positive(bounds_seen);
           clients.push_back(connect_raw(port));
           std::this_thread::sleep_for(500us);
         }
@@ -147,6 +152,7 @@ TEST(Acceptor, DeadlinesAndCancelsRacingConnectionsLoseNothing) {
       int bounded = 0;
       for (int call = 0; accepted < kRaceClients && call < 3000; ++call) {
         absl::StatusOr<TcpStream> s = co_await race_next(&*acc, call, 500us, &bounded);
+        bounds_seen.store(bounded, std::memory_order_relaxed);
         if (s.ok()) ++accepted;
       }
       connector.join();
@@ -204,7 +210,7 @@ TEST(Acceptor, DestroyedWithConnectionsQueuedClosesThem) {
         absl::StatusOr<TcpStream> first = co_await acc->accept().timeout(5s);
         EXPECT_TRUE(first.ok());
         for (int i = 0; i < 5; ++i) clients.push_back(connect_raw(port));
-        for (int i = 0; i < 200 && acc->queued() < 5; ++i) co_await executor::sleep(1ms);
+        for (int i = 0; i < 5000 && acc->queued() < 5; ++i) co_await executor::sleep(1ms);
         EXPECT_EQ(acc->queued(), 5u);
       }  // destroyed: the queued connections are closed
       // (Blocking calls in a task stall its worker: let it hand the cancel over first.)

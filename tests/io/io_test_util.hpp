@@ -5,9 +5,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include <gtest/gtest.h>
@@ -133,6 +135,15 @@ R count_bound_hit(R r, int* hits) {
     ++*hits;
   }
   return r;
+}
+
+// Blocks the calling (non-runtime) thread until `n` is positive, at most 10 s (then the test's
+// own expectations report what went wrong). relaxed: a counter polled, no data published by it.
+inline void wait_until_positive(const std::atomic<int>& n) {
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (n.load(std::memory_order_relaxed) <= 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 // One wait of a race between bounds and arriving results: the next result of `h`, bounded by a

@@ -40,6 +40,7 @@ using testing::destroy_bounded_waiter;
 using testing::destroy_waiter;
 using testing::open_fds;
 using testing::race_next;
+using testing::wait_until_positive;
 
 int settle_fds(int want) {
   int n = open_fds();
@@ -177,21 +178,26 @@ TEST(Receiver, DeadlinesAndCancelsRacingDataLoseNothing) {
   constexpr int kBytes = 300;
   int peer, fd;
   tcp_pair(peer, fd);
-  std::thread sender([peer] {
+  // Halfway the sender waits until a bound has been hit: a loaded machine may run the receiver
+  // so late that data is always there, and the bounds must be raced at least once.
+  std::atomic<int> bounds_seen{0};
+  std::thread sender([peer, &bounds_seen] {
     for (int i = 0; i < kBytes; ++i) {
+      if (i == kBytes / 2) wait_until_positive(bounds_seen);
       char c = static_cast<char>('a' + i % 26);
       ASSERT_EQ(::send(peer, &c, 1, MSG_NOSIGNAL), 1);
       std::this_thread::sleep_for(500us);
     }
   });
   Runtime rt({.workers = 2});
-  rt.block_on([](int fd) -> Task<void> {
+  rt.block_on([](int fd, std::atomic<int>* bounds_seen) -> Task<void> {
     auto s = TcpStream::adopt(fd);
     auto rx = s->receiver({.buffers = 4, .buffer_size = 64});
     std::string got;
     int bounded = 0;
     for (int call = 0; got.size() < kBytes && call < 3000; ++call) {
       absl::StatusOr<Chunk> c = co_await race_next(&*rx, call, 500us, &bounded);
+      bounds_seen->store(bounded, std::memory_order_relaxed);
       if (c.ok()) {
         EXPECT_FALSE(c->empty());
         got.append(c->view());
@@ -201,7 +207,7 @@ TEST(Receiver, DeadlinesAndCancelsRacingDataLoseNothing) {
     for (int i = 0; i < kBytes; ++i) want += static_cast<char>('a' + i % 26);
     EXPECT_EQ(got, want);
     EXPECT_GT(bounded, 0);  // the bounds were hit at all
-  }(fd));
+  }(fd, &bounds_seen));
   sender.join();
   ::close(peer);
 }

@@ -61,7 +61,7 @@ struct AcceptorOptions {
   std::uint32_t queue = 64;
 };
 
-// Acceptor::accept(). Await it once; movable until awaited. Its builders, from detail::BoundedAwait:
+// Acceptor::accept(). Await it once; movable until awaited. Its builders (detail::BoundedAwait):
 // `.timeout(d)` (d <= 0: only what is queued), `.deadline(t)`, `.cancel_on(token)`; what they do
 // when they are hit is in the header comment.
 class EXECUTOR_API AcceptNextOperation

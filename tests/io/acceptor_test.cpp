@@ -37,16 +37,8 @@ using testing::destroy_bounded_waiter;
 using testing::destroy_waiter;
 using testing::open_fds;
 using testing::race_next;
+using testing::settle_fds;
 using testing::wait_until_positive;
-
-int settle_fds(int want) {
-  int n = open_fds();
-  for (int i = 0; i < 500 && n != want; ++i) {
-    std::this_thread::sleep_for(2ms);
-    n = open_fds();
-  }
-  return n;
-}
 
 // A blocking client connection to `port` (the kernel completes it from the listen backlog).
 int connect_raw(std::uint16_t port) {

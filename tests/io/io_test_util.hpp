@@ -37,6 +37,17 @@ inline int open_fds() {
   return n - 1;  // the DIR's own descriptor
 }
 
+// open_fds() once it equals `want` (descriptors closed by the runtime in the background, e.g. an
+// IORING_OP_CLOSE, go a little later), polling for up to about a second.
+inline int settle_fds(int want) {
+  int n = open_fds();
+  for (int i = 0; i < 500 && n != want; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    n = open_fds();
+  }
+  return n;
+}
+
 // The backend the suite is registered for (EXECUTOR_BACKEND), to check it is really used.
 inline std::string expected_backend() {
   const char* e = std::getenv("EXECUTOR_BACKEND");

@@ -40,16 +40,8 @@ using testing::destroy_bounded_waiter;
 using testing::destroy_waiter;
 using testing::open_fds;
 using testing::race_next;
+using testing::settle_fds;
 using testing::wait_until_positive;
-
-int settle_fds(int want) {
-  int n = open_fds();
-  for (int i = 0; i < 500 && n != want; ++i) {
-    std::this_thread::sleep_for(2ms);
-    n = open_fds();
-  }
-  return n;
-}
 
 // A connected loopback TCP pair of blocking sockets: `a` for the test's raw peer, `b` to adopt.
 void tcp_pair(int& a, int& b) {

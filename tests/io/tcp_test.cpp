@@ -26,15 +26,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::open_fds;
-
-int settle_fds(int want) {
-  int n = open_fds();
-  for (int i = 0; i < 500 && n != want; ++i) {
-    std::this_thread::sleep_for(2ms);
-    n = open_fds();
-  }
-  return n;
-}
+using testing::settle_fds;
 
 Task<void> echo_conn(TcpStream s) {
   Buffer buf(4096);

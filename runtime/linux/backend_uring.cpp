@@ -689,6 +689,8 @@ class UringWorkerRing final : public WorkerRing {
   }
 
   void flush() noexcept override {
+    // relaxed: a hint for rescue() (single writer); a stale value delays a rescue by one look.
+    flushes_.store(flushes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (pending_head_ == nullptr && !b_.has_events() && !b_.taskrun_pending()) return;
     IoOp* done;
     {
@@ -764,6 +766,15 @@ class UringWorkerRing final : public WorkerRing {
     return deliver(done);
   }
 
+  std::size_t rescue() noexcept override {
+    // relaxed: see flush().
+    std::uint32_t f = flushes_.load(std::memory_order_relaxed);
+    bool owner_flushed = f != flushes_seen_;
+    flushes_seen_ = f;
+    if (owner_flushed) return 0;
+    return try_reap();
+  }
+
   std::size_t try_reap() noexcept override {
     if (!b_.has_events()) return 0;
     IoOp* done;
@@ -818,6 +829,10 @@ class UringWorkerRing final : public WorkerRing {
   IoOp* pending_head_ = nullptr;
   IoOp* pending_tail_ = nullptr;
   std::atomic<bool> parked_{true};
+  // Owner flushes so far (written by the owner only) and the count the completion thread saw at
+  // its previous look (rescue()).
+  std::atomic<std::uint32_t> flushes_{0};
+  std::uint32_t flushes_seen_ = 0;
 };
 
 }  // namespace

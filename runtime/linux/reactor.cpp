@@ -364,9 +364,15 @@ void Reactor::close_queues() noexcept {
   }
 }
 
-std::size_t Reactor::reap_rings() noexcept {
+std::size_t Reactor::reap_rings(bool look) noexcept {
   std::size_t n = 0;
-  for (auto& r : rings_) n += r->reap();
+  for (auto& r : rings_) {
+    if (r->parked()) {
+      n += r->reap();
+    } else if (look) {
+      n += r->rescue();
+    }
+  }
   return n;
 }
 
@@ -420,11 +426,15 @@ void Reactor::loop() noexcept {
   bool busy = false;  // the last pass took or completed ops
   for (;;) {
     busy = drain_queues() > 0 || busy;
+    Clock::time_point now = Clock::now();
+    // The awake workers' rings once per kBusyRingCheck (the sleep below is bounded by it while
+    // they have ops in flight); the parked workers' rings whenever their eventfd woke us.
+    bool look = now - last_ring_look_ >= kBusyRingCheck;
+    if (look) last_ring_look_ = now;
     // Reaping a worker ring does not count as busy: the spin below waits for submissions to
     // this thread's own stacks, which the tasks woken from a worker ring do not make (their I/O
     // goes to their worker's ring), and spinning would take a core from the workers.
-    reap_rings();
-    Clock::time_point now = Clock::now();
+    reap_rings(look);
     fire_timers(now);
     batch.flush();
     if (rt_.watching() && now - last_rescue_ >= kBusyRingCheck) {

@@ -167,7 +167,8 @@ class Reactor final : public BackendHost {
   void fire_timers(std::chrono::steady_clock::time_point now) noexcept;
   void close_queues() noexcept;
   void complete_closed(IoOp* op) noexcept;
-  std::size_t reap_rings() noexcept;
+  // Reaps the parked workers' rings; with `look`, also rescues the awake ones (WorkerRing::rescue).
+  std::size_t reap_rings(bool look) noexcept;
   std::size_t rings_in_flight() const noexcept;
   std::chrono::steady_clock::time_point ring_check_deadline(
       std::chrono::steady_clock::time_point now) const noexcept;
@@ -188,8 +189,10 @@ class Reactor final : public BackendHost {
   // The completion thread sleeps longer than kBusyRingCheck (see worker_resume).
   std::atomic<bool> long_sleep_{false};
   std::atomic<bool> stop_{false};
-  // When the completion thread last looked for stuck workers (RuntimeImpl::rescue_stuck).
+  // When the completion thread last looked for stuck workers (RuntimeImpl::rescue_stuck) and
+  // at the awake workers' rings (reap_rings).
   std::chrono::steady_clock::time_point last_rescue_{};
+  std::chrono::steady_clock::time_point last_ring_look_{};
 
   mutable std::mutex timer_mu_;
   TimerWheel timers_;  // under timer_mu_

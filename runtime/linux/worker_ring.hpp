@@ -22,9 +22,14 @@
 // this ring (the kernel runs the owner's task_work, waking it briefly, then posts) signals the
 // completion thread's eventfd, and the completion thread reaps (reap()). So a parked worker's
 // completions are still dispatched by the one thread that waits on the completion queues, and a
-// busy worker's inline completions cost no wake-up at all. The completion thread also reaps,
-// on a bounded sleep, any ring whose owner is busy with ops in flight (a long-running task
-// must not hold back the completions queued behind it) — see Reactor::loop.
+// busy worker's inline completions cost no wake-up at all. The completion thread also looks,
+// on a bounded sleep, at any ring whose owner is awake with ops in flight, and reaps it if the
+// owner has not flushed since its previous look (rescue(): a long-running task must not hold
+// back the completions queued behind it) — see Reactor::loop. It leaves a ring alone while its
+// owner flushes it: stealing a busy owner's completions would move their tasks to the shared
+// wake queue and, with the owner in the middle of a flush, block on the ring's lock (measured
+// with io::Receiver, whose multishot receive keeps the CQ busy: thousands of futex calls a
+// second between the two threads).
 //
 // The ring has COOP_TASKRUN: task_work (the kernel finishing a receive whose socket became
 // readable, in the owner's context) does not interrupt a running owner; the owner runs it when
@@ -74,8 +79,13 @@ class WorkerRing {
 
   // --- any thread ---
   virtual void cancel(IoOp* op) noexcept = 0;
-  // Completion thread: dispatches completions if any are waiting. Returns how many.
+  // Completion thread, owner parked: dispatches completions if any are waiting. Returns how many.
   virtual std::size_t reap() noexcept = 0;
+  // Completion thread, owner awake, once per look (kBusyRingCheck): like try_reap(), but only if
+  // the owner has not flushed since the previous look (it is in a long task, blocked, or
+  // descheduled). A busy owner reaps its own completions: taking them would move their tasks to
+  // the shared wake queue and make the owner wait for this thread on the ring's lock.
+  virtual std::size_t rescue() noexcept = 0;
   // Another worker with nothing to do: like reap(), but gives up at once if the lock is taken.
   virtual std::size_t try_reap() noexcept = 0;
   // Completion thread, at shutdown: cancels everything in the kernel.

@@ -180,8 +180,10 @@ void AcceptNextOperation::took() noexcept {
   if (s_->reactor != nullptr) arm_if_needed();
 }
 
+// Woken with nothing queued: only acceptor_more() does that, when a connection arrived but the
+// queue could not grow (out of memory; the connection was closed). The next accept() goes on.
 void AcceptNextOperation::woke_empty() {
-  early_.emplace(detail::io_result_error(-ETIME, AcceptorState::kOpName, s_->fd));
+  early_.emplace(detail::io_result_error(-ENOMEM, AcceptorState::kOpName, s_->fd));
 }
 
 bool AcceptNextOperation::await_ready() {

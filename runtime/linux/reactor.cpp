@@ -475,8 +475,10 @@ void Reactor::loop() noexcept {
                     cancels_.load(std::memory_order_seq_cst) != nullptr || backend_->has_ready() ||
                     (!draining && stop_.load(std::memory_order_seq_cst));
     // seq_cst store before the rings' parked flags and the watch flag are read (see
-    // worker_resume, watch_armed).
+    // worker_resume, watch_armed); the fence orders it before the rings' in-flight counts too,
+    // which are relaxed (see worker_flush).
     long_sleep_.store(true, std::memory_order_seq_cst);
+    dekker_fence();
     Clock::time_point deadline =
         draining ? std::min(stop_deadline, now + kBusyRingCheck) : ring_check_deadline(now);
     if (rt_.watching()) deadline = std::min(deadline, last_rescue_ + kBusyRingCheck);

@@ -61,6 +61,7 @@
 #include <executor/detail/timer_node.hpp>
 
 #include "backend.hpp"
+#include "dekker_fence.hpp"
 #include "timer_wheel.hpp"
 #include "worker_ring.hpp"
 
@@ -96,8 +97,21 @@ class Reactor final : public BackendHost {
   // The worker loop's hooks for worker `i`'s ring (no-ops without worker rings): flush after a
   // pass, prepare_park (true: completions were dispatched, do not park), resume after unparking,
   // exit when the worker thread ends.
+  // A flush that puts the first ops in flight on an awake worker's ring wakes the completion
+  // thread if it sleeps longer than kBusyRingCheck: it only bounds its sleep for rings that had
+  // ops in flight when it went to sleep, and this owner may now start a long task (nobody else
+  // would reap the ring until it ends). Dekker: the owner's in-flight count is written in the
+  // flush, then a seq_cst fence, then long_sleep_ is loaded; the completion thread stores
+  // long_sleep_, fences, then reads every ring's count (loop()).
   void worker_flush(unsigned i) noexcept {
-    if (!rings_.empty()) rings_[i]->flush();
+    if (rings_.empty()) return;
+    WorkerRing& r = *rings_[i];
+    bool idle = r.in_flight() == 0;
+    r.flush();
+    if (idle && r.in_flight() != 0) {
+      dekker_fence();
+      if (long_sleep_.load(std::memory_order_relaxed)) wake();
+    }
   }
   bool worker_prepare_park(unsigned i) noexcept {
     return !rings_.empty() && rings_[i]->prepare_park();

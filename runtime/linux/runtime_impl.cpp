@@ -17,6 +17,7 @@
 #include <executor/detail/timer_node.hpp>
 
 #include "cpu_share.hpp"
+#include "dekker_fence.hpp"
 #include "monotonic_ns.hpp"
 
 namespace executor::detail {
@@ -24,20 +25,10 @@ namespace {
 thread_local Worker* tl_worker = nullptr;
 thread_local RuntimeImpl::BatchScope* tl_batch = nullptr;
 
-// The parking protocol needs a full fence on both sides (Dekker). ThreadSanitizer does not model
-// atomic_thread_fence, so under TSan both sides instead perform an acq_rel RMW on one shared word:
-// RMWs on one object are totally ordered, and the later one reads from (acquires) the earlier,
-// which gives the same guarantee.
-#if defined(EXECUTOR_TSAN)
-std::atomic<unsigned> tsan_park_sync{0};
+// The parking protocol needs a full fence on both sides (Dekker): see dekker_fence.hpp.
 inline void park_fence() noexcept {
-  tsan_park_sync.fetch_add(0, std::memory_order_acq_rel);
+  dekker_fence();
 }
-#else
-inline void park_fence() noexcept {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-}
-#endif
 
 std::uint64_t next_random(std::uint64_t& s) noexcept {  // xorshift64*
   s ^= s >> 12;

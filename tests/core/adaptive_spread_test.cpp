@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "../spread_mode.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -27,25 +29,7 @@ using executor::JoinHandle;
 using executor::Runtime;
 using executor::Task;
 
-// Sets EXECUTOR_SPREAD for the runtimes constructed in its scope (read at construction).
-class SpreadMode {
- public:
-  explicit SpreadMode(const char* mode) {
-    if (const char* old = std::getenv("EXECUTOR_SPREAD")) old_ = old, had_ = true;
-    ::setenv("EXECUTOR_SPREAD", mode, 1);
-  }
-  ~SpreadMode() {
-    if (had_) {
-      ::setenv("EXECUTOR_SPREAD", old_.c_str(), 1);
-    } else {
-      ::unsetenv("EXECUTOR_SPREAD");
-    }
-  }
-
- private:
-  std::string old_;
-  bool had_ = false;
-};
+using executor::testing::SpreadMode;
 
 // Spins (blocking its worker, never suspending) until `flag` is set; false after 5 s.
 bool spin_until(const std::atomic<bool>& flag) {

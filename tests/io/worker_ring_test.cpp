@@ -20,6 +20,7 @@
 #include <executor/task.hpp>
 #include <executor/yield.hpp>
 
+#include "../spread_mode.hpp"
 #include "io_test_util.hpp"
 
 namespace executor::io {
@@ -111,6 +112,54 @@ TEST(WorkerRing, BusyWorkersCompletionReachesAnotherWorker) {
     EXPECT_EQ(rt.block_on(join(std::move(r))), 4);
     EXPECT_TRUE(rt.block_on(join(std::move(s1))));
     EXPECT_TRUE(rt.block_on(join(std::move(s2))));
+  }
+}
+
+// Spins (never yields) for `d`.
+Task<void> spin_for(std::chrono::milliseconds d) {
+  auto end = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < end) {
+  }
+  co_return;
+}
+
+Task<int> recv_after_go(TcpStream* s, std::atomic<bool>* started, std::atomic<bool>* go,
+                        std::atomic<bool>* stop) {
+  started->store(true);
+  while (!go->load()) {
+  }
+  Buffer buf(16);
+  absl::StatusOr<std::size_t> r = co_await s->recv(buf);
+  stop->store(true);
+  co_return r.ok() ? static_cast<int>(*r) : -1;
+}
+
+TEST(WorkerRing, FirstOpInFlightThenLongTaskIsStillReaped) {
+  // A worker puts the first op in flight on its ring and goes straight on to a long task, with
+  // the completion thread in a long sleep (nothing was in flight; eager mode arms no watch) and
+  // the other worker parked: the flush must tell the completion thread to look at the ring, or
+  // the completion waits for the long task (its 10 s bound here) although a worker is free.
+  executor::testing::SpreadMode eager("eager");
+  Runtime rt({.workers = 2});
+  for (int round = 0; round < 6; ++round) {
+    Pair p;
+    std::this_thread::sleep_for(100ms);  // both workers park; the completion thread sleeps long
+    std::atomic<bool> started{false}, go{false}, stop{false};
+    std::atomic<int> spinning{0};
+    JoinHandle<int> r = rt.spawn(recv_after_go(&p.stream, &started, &go, &stop));
+    while (!started.load()) std::this_thread::yield();
+    // The other worker is busy for 20 ms, so the long task waits in the inject queue until the
+    // receive's worker is done with it: that worker takes it right after its flush, unparked.
+    JoinHandle<void> busy = rt.spawn(spin_for(20ms));
+    std::this_thread::sleep_for(2ms);
+    JoinHandle<bool> l = rt.spawn(spin_until(&stop, &spinning));
+    go.store(true);
+    while (spinning.load() < 1) std::this_thread::yield();
+    std::this_thread::sleep_for(50ms);  // the other worker finishes and parks
+    ASSERT_EQ(::write(p.raw, "data", 4), 4);
+    EXPECT_EQ(rt.block_on(join(std::move(r))), 4);
+    EXPECT_TRUE(rt.block_on(join(std::move(l))));  // false: nobody reaped it for 10 s
+    rt.block_on(join(std::move(busy)));
   }
 }
 

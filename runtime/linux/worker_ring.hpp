@@ -23,9 +23,11 @@
 // completion thread's eventfd, and the completion thread reaps (reap()). So a parked worker's
 // completions are still dispatched by the one thread that waits on the completion queues, and a
 // busy worker's inline completions cost no wake-up at all. The completion thread also looks,
-// on a bounded sleep, at any ring whose owner is awake with ops in flight, and reaps it if the
-// owner has not flushed since its previous look (rescue(): a long-running task must not hold
-// back the completions queued behind it) — see Reactor::loop. It leaves a ring alone while its
+// on a bounded sleep, at any ring whose owner is awake with ops in flight (the owner wakes it
+// into that bounded sleep when it resumes with ops in flight or its flush puts the first ones in
+// flight: Reactor::worker_resume, worker_flush), and reaps it if the owner has not flushed since
+// its previous look (rescue(): a long-running task must not hold back the completions queued
+// behind it) — see Reactor::loop. It leaves a ring alone while its
 // owner flushes it: stealing a busy owner's completions would move their tasks to the shared
 // wake queue and, with the owner in the middle of a flush, block on the ring's lock (measured
 // with io::Receiver, whose multishot receive keeps the CQ busy: thousands of futex calls a

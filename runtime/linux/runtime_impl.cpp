@@ -237,8 +237,9 @@ bool RuntimeImpl::idle_cpu_likely() const noexcept {
   if (mode_ == Spread::kEager) return true;
   if (mode_ == Spread::kPacked) return false;
   // relaxed: hints. A sample older than 10 periods (no worker has been busy since) says
-  // nothing about now.
-  if (monotonic_ns() - cpu_sample_ns_.load(std::memory_order_relaxed) > 10 * kCpuSampleNs) {
+  // nothing about now. The coarse clock (at most a tick behind) is plenty for 10 ms, and this
+  // runs for every local push: a TSC read per push was 0.8% of tcp_echo's server CPU.
+  if (monotonic_coarse_ns() - cpu_sample_ns_.load(std::memory_order_relaxed) > 10 * kCpuSampleNs) {
     return true;
   }
   return cpu_free_.load(std::memory_order_relaxed);

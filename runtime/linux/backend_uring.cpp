@@ -265,6 +265,16 @@ class UringBackend final : public Backend {
     issue_cancel(op);
   }
 
+  // See WorkerRing::stop: the same path as a `more` that returns false.
+  void stop(IoOp* op) noexcept {
+    std::uint32_t f = op->bflags;
+    if ((f & kInKernel) == 0 || (f & (kDone | kCancelIssued | kCancelDeferred | kStopped)) != 0) {
+      return;
+    }
+    op->bflags |= kStopped;
+    issue_cancel(op);
+  }
+
   void cancel_all() noexcept override {
     cancel_all_prepare();
     if (worker_ && io_uring_sq_ready(&ring_) != 0) io_uring_submit(&ring_);
@@ -750,6 +760,16 @@ class UringWorkerRing final : public WorkerRing {
       // An op still on the owner's pending list has bflags == 0: the ASYNC_CANCEL finds nothing,
       // and the owner's flush sees cancel_requested (set before this call) and completes it.
       b_.cancel(op);
+      done = b_.take_done();
+    }
+    deliver(done);
+  }
+
+  void stop(IoOp* op) noexcept override {
+    IoOp* done;
+    {
+      std::lock_guard lock(mu_);
+      b_.stop(op);
       done = b_.take_done();
     }
     deliver(done);

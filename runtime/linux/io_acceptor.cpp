@@ -51,6 +51,10 @@ struct AcceptorState : MultishotOp {
   }
   // Under the mutex. Once stopped at the bound, accepting resumes when half of it is free.
   bool can_arm() const noexcept { return !armed && !destroyed && queue.size() * 2 <= bound; }
+  // An accept stays where it was armed: connections are rare next to a receive's chunks, and
+  // each one starts a task that may run on any worker anyway.
+  bool should_move_locked() const noexcept { return false; }
+  void move_now() noexcept {}
 
   std::uint32_t bound = 64;
   std::mutex mutex;

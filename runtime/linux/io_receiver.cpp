@@ -18,16 +18,23 @@
 //
 // Re-arming picks the ring again (route_io from the re-arming thread): its buffer ring was
 // unregistered at the final CQE, so the op may move to the worker that runs the task now. A
-// re-arm from complete() or a Chunk release happens on whatever thread runs it (a worker: its
-// own ring; the completion thread or a plain thread: the completion thread's ring). Every
-// routing decision is made under the mutex, so the Receiver's destructor (the only canceller)
-// reads a settled op->ring.
+// re-arm happens on a worker of the runtime, never elsewhere: next() runs on the task's worker;
+// complete() and a Chunk release re-arm from the thread they run on only if it is a worker, else
+// they hand the re-arm to a small task on a worker (run_on_worker, receiver_rearm). A re-arm
+// from the completion thread would put the receive on its own ring for good, with every chunk
+// handed across threads. Every routing decision is made under the mutex, so the Receiver's
+// destructor (the only canceller) reads a settled op->ring.
 //
-// Migration: the receive stays on the ring it was armed on while the task may be stolen by
-// another worker (io_uring runs its receive work in the thread that submitted it). Moving it
-// (cancel, then re-arm from the task) was built and measured, and made tcp_echo slower: the
-// cancel's final CQE is often reaped by the completion thread, whose re-arm then puts the receive
-// on the completion thread's ring for good (see docs/architecture.md, Multishot operations).
+// Migration: io_uring runs a receive's work in the thread that submitted it, and the receive
+// stays on that worker's ring while the task may be stolen by another worker. That is fine while
+// the ring's owner is awake (it reaps the chunks at its flushes); once it parks, every chunk
+// goes eventfd -> completion thread -> wake queue -> the task's worker. So when the task is about
+// to wait in next() on a worker other than the ring's parked owner (should_move_locked), the
+// op is stopped (WorkerRing::stop, an ASYNC_CANCEL whose final result is "stopped", not
+// "cancelled") and its final CQE re-arms it as above, on the task's worker. The chunks stay in
+// order: the old receive's CQEs all come before its final one, and the new receive is submitted
+// only after it. (A first attempt cancelled and re-armed from whichever thread reaped the final
+// CQE: mostly the completion thread, so the receive ended up on its ring.)
 //
 // Wakes: more() wakes the waiting task for every chunk; complete() for a final outcome, or when
 // the op stopped and no buffer is free (the task then gets kResourceExhausted). Wakers are taken
@@ -92,8 +99,25 @@ struct ReceiverState : MultishotOp {
   ~ReceiverState() { std::free(block); }
   // Under the mutex: can the op be (re-)armed now?
   bool can_arm() const noexcept {
-    return !armed && !ended && !destroyed && (pool.free_count != 0 || pool.registered);
+    return !armed && !ended && !destroyed && !stopping && (pool.free_count != 0 || pool.registered);
   }
+  // Under the mutex, the task about to wait (MultishotNext::suspend): the op is armed on the ring
+  // of a worker that is parked while this task runs on another, so every chunk would be reaped by
+  // the completion thread and cross to this task's worker. Stop it (the caller does, unlocked);
+  // its final result (> 0, stopped) arms it again from a worker (receiver_complete).
+  bool should_move_locked() noexcept {
+    if (!armed || moving || ended || destroyed || !io_op_stranded(reactor, this)) return false;
+    moving = true;
+    stopping = true;  // no re-arm (no re-routing) until the stop is issued: see move_now()
+    ++moves;
+    return true;
+  }
+  // The task that got true from should_move_locked, with no lock held (still running, so the
+  // state stays alive): stops the op on its ring -- op->ring cannot change meanwhile, since
+  // nothing re-arms the op while `stopping` is set -- and then does what the op's final result
+  // would have done if it came in between: arm again here, on the task's worker, if the task
+  // still waits (or wake it if every buffer is held).
+  void move_now() noexcept;
 
   ProvidedBuffers pool;
   // --- under pool.mu ---
@@ -103,7 +127,10 @@ struct ReceiverState : MultishotOp {
   std::uint32_t q_size = 0;
   bool ended = false;  // `end_res` is the final outcome (0: end of stream)
   int end_res = 0;
-  void* block = nullptr;  // the one allocation holding buffers, ring, arrays
+  bool moving = false;      // stopped by should_move_locked(); its final result has not come
+  bool stopping = false;    // should_move_locked() chose to stop it; move_now() has not finished
+  std::uint64_t moves = 0;  // times should_move_locked() stopped it (Receiver::moves)
+  void* block = nullptr;    // the one allocation holding buffers, ring, arrays
 };
 
 namespace {
@@ -128,18 +155,62 @@ bool receiver_more(IoOp* op, int res, std::uint32_t id) noexcept {
   return true;
 }
 
+// Arms the op if a task waits for data and it can be armed: on the calling thread's ring.
+void receiver_arm_if_waiting(ReceiverState* s) noexcept {
+  bool arm = false;
+  {
+    std::lock_guard lock(s->pool.mu);
+    if (s->waiting && s->can_arm()) {
+      s->prepare_arm_locked();
+      io_op_ref(s);  // the backend's
+      arm = true;
+    }
+  }
+  if (arm) submit_io(s->reactor, s);
+}
+
+// run_on_worker's job (holding a reference): on a worker, the op goes to that worker's ring;
+// if the job could not run there, it is armed from here all the same (after a runtime's
+// teardown it then completes at once as cancelled).
+void receiver_arm_job(void* p, bool) noexcept {
+  auto* s = static_cast<ReceiverState*>(p);
+  receiver_arm_if_waiting(s);
+  io_op_unref(s);  // the job's
+}
+
+// A waiting task needs the op armed again: from a worker of its runtime, never from the
+// completion thread (or a plain thread), whose ring would keep it for good and relay every chunk.
+void receiver_rearm(ReceiverState* s) noexcept {
+  if (on_worker_of(s->reactor)) {
+    receiver_arm_if_waiting(s);
+    return;
+  }
+  io_op_ref(s);  // the job's
+  run_on_worker(s->reactor, &receiver_arm_job, s);
+}
+
 void receiver_complete(IoOp* op, int res) noexcept {
   auto* s = static_cast<ReceiverState*>(op);
   Waker w;
   bool rearm = false;
+  bool job = false;
   {
     std::lock_guard lock(s->pool.mu);
     s->armed = false;
+    s->moving = false;
     if (res > 0 || res == -ENOBUFS) {
-      // Stopped, not ended: armed again when a task wants data and a buffer is free.
-      if (s->waiting && s->can_arm()) {
-        s->prepare_arm_locked();
-        rearm = true;
+      // Stopped, not ended: armed again when a task wants data and a buffer is free -- where
+      // that task runs: from here on a worker (usually its own, or one helping it), else from a
+      // worker through receiver_rearm. While a move is being issued, its task does it instead
+      // (move_now).
+      if (s->stopping) {
+      } else if (s->waiting && s->can_arm()) {
+        if (on_worker_of(s->reactor)) {
+          s->prepare_arm_locked();
+          rearm = true;
+        } else {
+          job = true;
+        }
       } else if (s->q_size == 0) {
         // Every buffer is held: the task learns it (kResourceExhausted).
         w = s->take_waker_locked();
@@ -149,25 +220,47 @@ void receiver_complete(IoOp* op, int res) noexcept {
       s->end_res = res;
       w = s->take_waker_locked();
     }
+    if (job) io_op_ref(s);  // receiver_rearm's, taken before the backend's goes
   }
   multishot_completed(s, w, rearm);
+  if (job) {
+    receiver_rearm(s);
+    io_op_unref(s);
+  }
 }
 
 }  // namespace
 
+void ReceiverState::move_now() noexcept {
+  stop_io(reactor, this);
+  Waker w;
+  bool arm = false;
+  {
+    std::lock_guard lock(pool.mu);
+    stopping = false;
+    if (!armed && !ended && waiting) {
+      if (can_arm()) {
+        prepare_arm_locked();
+        io_op_ref(this);  // the backend's
+        arm = true;
+      } else if (q_size == 0) {
+        w = take_waker_locked();  // every buffer is held (as in receiver_complete)
+      }
+    }
+  }
+  w.wake();
+  if (arm) submit_io(reactor, this);
+}
+
 void receiver_chunk_release(ReceiverState* s, std::uint32_t id) noexcept {
-  bool rearm = false;
+  bool rearm;
   {
     std::lock_guard lock(s->pool.mu);
     provided_buffer_put(&s->pool, id);
     // A task waits with nothing queued while the op is stopped: it needs this buffer.
-    if (s->waiting && s->can_arm()) {
-      s->prepare_arm_locked();
-      io_op_ref(s);  // the backend's
-      rearm = true;
-    }
+    rearm = s->waiting && s->can_arm();
   }
-  if (rearm) submit_io(s->reactor, s);
+  if (rearm) receiver_rearm(s);
   io_op_unref(s);  // the chunk's
 }
 
@@ -236,6 +329,11 @@ std::uint32_t Receiver::buffers() const noexcept {
 }
 std::uint32_t Receiver::buffer_size() const noexcept {
   return s_ != nullptr ? s_->pool.size : 0;
+}
+std::uint64_t Receiver::moves() const noexcept {
+  if (s_ == nullptr) return 0;
+  std::lock_guard lock(s_->pool.mu);
+  return s_->moves;
 }
 
 // --- NextOperation (the waiting is detail::MultishotNext's) -----------------------------------

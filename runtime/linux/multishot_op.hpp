@@ -26,8 +26,11 @@
 //   bool refuse_locked()     under the mutex, nothing queued and the op cannot be armed: true
 //                            (with an outcome stored) to return at once instead of waiting
 //   void woke_empty()        woken with nothing queued, not cancelled, the deadline not passed
-// and State (a MultishotOp): `bool can_arm() const` (under the mutex: may the op be armed now?)
-// and the names `kOpName` (in I/O errors), `kClosedError` and `kBusyError`.
+// and State (a MultishotOp): `bool can_arm() const` (under the mutex: may the op be armed now?),
+// `bool should_move_locked()` (under the mutex, the task about to wait: true to have the armed
+// op moved to this task's worker), `void move_now()` (then, with no lock held: stop the op; its
+// final result re-arms it on a worker) and the names `kOpName` (in I/O errors), `kClosedError`
+// and `kBusyError`.
 //
 // Locking: `*mu` guards the fields marked and everything the derived state keeps under it. Lock
 // order: a worker ring's lock, then `*mu`; nothing is submitted or cancelled while holding it.
@@ -93,6 +96,21 @@ inline void multishot_completed(MultishotOp* s, Waker& w, bool rearm) noexcept {
   }
 }
 
+// Seams for a multishot op that follows its waiting task between workers (io::Receiver; the
+// reactor implements them, reactor.cpp):
+// True on a worker of `r` when `op` is in another worker's kernel ring and that worker is parked:
+// every result would be reaped by the completion thread and cross to the task's worker. Call
+// under the op's mutex (op->ring is settled there).
+bool io_op_stranded(Reactor* r, const IoOp* op) noexcept;
+// Any thread: ends the op early in its worker ring (WorkerRing::stop): its final result is > 0.
+void stop_io(Reactor* r, IoOp* op) noexcept;
+// True on a worker thread of `r`.
+bool on_worker_of(Reactor* r) noexcept;
+// Calls fn(arg, true) soon on one of r's workers (in a small task), or fn(arg, false) on some
+// thread if that task could not be started or dies unrun (out of memory, runtime teardown):
+// exactly one of the two, exactly once.
+void run_on_worker(Reactor* r, void (*fn)(void*, bool), void* arg) noexcept;
+
 // The handle's destructor: a waiter left behind (only a misuse) is dropped, the op is cancelled if
 // armed (it completes with -ECANCELED or its real end, and the backend drops its reference), and
 // the handle's reference goes.
@@ -132,6 +150,7 @@ bool MultishotNext<D, State>::suspend(std::coroutine_handle<> h) {
   if (s->reactor == nullptr) s->reactor = current_reactor();
   bool has_deadline = this->has_deadline();
   bool arm = false;
+  bool move = false;
   {
     std::lock_guard lock(*s->mu);
     if (self.take_locked()) return false;  // arrived meanwhile
@@ -151,6 +170,7 @@ bool MultishotNext<D, State>::suspend(std::coroutine_handle<> h) {
       s->waiting = true;
       wait_.hook.op = s;  // withdraw() and the hook find the op here
       wait_.suspended = true;
+      move = !arm && s->should_move_locked();
     }
   }
   if (!wait_.suspended) {
@@ -171,6 +191,7 @@ bool MultishotNext<D, State>::suspend(std::coroutine_handle<> h) {
     }
   }
   if (arm) submit_io(s->reactor, s);
+  if (move) s->move_now();  // stops it; its final result re-arms it on a worker (see State)
   return true;
 }
 

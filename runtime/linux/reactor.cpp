@@ -16,6 +16,9 @@
 
 #include <fmt/format.h>
 
+#include <executor/spawn.hpp>
+#include <executor/task.hpp>
+
 #include "runtime_impl.hpp"
 
 namespace executor::detail {
@@ -231,6 +234,60 @@ void Reactor::cancel(IoOp* op) noexcept {
     return;
   }
   wake_soon();
+}
+
+bool Reactor::stranded(const IoOp* op) const noexcept {
+  // The completion thread's own ring (op->ring null) is left alone: its cancels are queued, not
+  // synchronous, and a worker consumer only puts a receive there by re-arming off a worker,
+  // which run_on_worker avoids.
+  if (op->ring == nullptr) return false;
+  int i = rt_.current_worker_index();
+  if (i < 0) return false;
+  auto* ring = static_cast<WorkerRing*>(op->ring);
+  // parked(): a relaxed hint; a wrong guess costs one needless move or one more chunk relayed.
+  return ring != rings_[static_cast<unsigned>(i)].get() && ring->parked();
+}
+
+void Reactor::stop(IoOp* op) noexcept {
+  if (op->ring != nullptr) static_cast<WorkerRing*>(op->ring)->stop(op);
+}
+
+bool Reactor::on_worker() const noexcept {
+  return rt_.on_worker();
+}
+
+namespace {
+
+// Owns one run_on_worker request: fn(arg, true) when run, fn(arg, false) if the task dies unrun
+// (its frame, holding this, is destroyed: creation or spawn failed, or runtime teardown).
+class WorkerJob {
+ public:
+  WorkerJob(void (*fn)(void*, bool), void* arg) noexcept : fn_(fn), arg_(arg) {}
+  WorkerJob(WorkerJob&& o) noexcept : fn_(std::exchange(o.fn_, nullptr)), arg_(o.arg_) {}
+  WorkerJob& operator=(WorkerJob&&) = delete;
+  ~WorkerJob() {
+    if (fn_ != nullptr) fn_(arg_, false);
+  }
+  void run() noexcept { std::exchange(fn_, nullptr)(arg_, true); }
+
+ private:
+  void (*fn_)(void*, bool);
+  void* arg_;
+};
+
+Task<void> run_job(WorkerJob job) {
+  job.run();
+  co_return;
+}
+
+}  // namespace
+
+void Reactor::run_on_worker(void (*fn)(void*, bool), void* arg) noexcept {
+  try {
+    spawn_on(&rt_, run_job(WorkerJob(fn, arg))).detach();
+  } catch (...) {
+    // The job died with the task's frame (or never reached one): fn(arg, false) has run.
+  }
 }
 
 void Reactor::add_timer(TimerNode* n) {
@@ -516,6 +573,18 @@ void submit_io(IoOp* op) noexcept {
 }
 void cancel_io(Reactor* r, IoOp* op) noexcept {
   r->cancel(op);
+}
+bool io_op_stranded(Reactor* r, const IoOp* op) noexcept {
+  return r->stranded(op);
+}
+void stop_io(Reactor* r, IoOp* op) noexcept {
+  r->stop(op);
+}
+bool on_worker_of(Reactor* r) noexcept {
+  return r->on_worker();
+}
+void run_on_worker(Reactor* r, void (*fn)(void*, bool), void* arg) noexcept {
+  r->run_on_worker(fn, arg);
 }
 const char* reactor_backend_name(Reactor* r) noexcept {
   return r->backend_name();

@@ -94,6 +94,12 @@ class Reactor final : public BackendHost {
   // costs one wake-up, not one each.
   void pay_owed_wake() noexcept;
   void cancel(IoOp* op) noexcept;
+  // For io::Receiver following its task between workers (io_receiver.cpp): see the seams in
+  // multishot_op.hpp.
+  bool stranded(const IoOp* op) const noexcept;
+  void stop(IoOp* op) noexcept;
+  bool on_worker() const noexcept;
+  void run_on_worker(void (*fn)(void*, bool), void* arg) noexcept;
   // The worker loop's hooks for worker `i`'s ring (no-ops without worker rings): flush after a
   // pass, prepare_park (true: completions were dispatched, do not park), resume after unparking,
   // exit when the worker thread ends.

@@ -81,6 +81,10 @@ class WorkerRing {
 
   // --- any thread ---
   virtual void cancel(IoOp* op) noexcept = 0;
+  // Ends a multishot op in this ring early, as if its `more` had asked: its final result is then
+  // > 0 (stopped, not cancelled), so its owner may arm it again on another ring (io::Receiver
+  // following its task to another worker). No effect unless the op is in the kernel.
+  virtual void stop(IoOp* op) noexcept = 0;
   // Completion thread, owner parked: dispatches completions if any are waiting. Returns how many.
   virtual std::size_t reap() noexcept = 0;
   // Completion thread, owner awake, once per look (kBusyRingCheck): like try_reap(), but only if

@@ -10,8 +10,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -29,6 +32,7 @@
 #include <executor/timeout.hpp>
 #include <executor/yield.hpp>
 
+#include "../spread_mode.hpp"
 #include "io_test_util.hpp"
 
 namespace executor::io {
@@ -399,6 +403,158 @@ TEST(Receiver, UsedFromAnotherWorkerWhileTheArmingWorkerIsBusy) {
     EXPECT_EQ(co_await collect(&*rx, 3), "end");
   }(fd, peer));
   ::close(peer);
+}
+
+// Whether receives run on worker rings here (the only place they move between workers).
+bool worker_rings() {
+  const char* r = std::getenv("EXECUTOR_WORKER_RINGS");
+  return testing::expected_backend() == "io_uring" && (r == nullptr || std::string(r) != "0");
+}
+
+// Arms `rx` from a task on the other worker, which then has nothing left to run and parks: the
+// calling task keeps its own worker meanwhile (it spins, then blocks, without suspending), so
+// the arming task can only run on the other one. Eager spreading (the caller's SpreadMode) wakes
+// that worker for the spawn.
+void arm_on_the_other_worker(Receiver* rx) {
+  std::atomic<bool> armed{false};
+  std::thread::id armer;
+  spawn([](Receiver* rx, std::atomic<bool>* armed, std::thread::id* armer) -> Task<void> {
+    (void)co_await rx->next().timeout(1ms);  // arms the receive on this worker's ring
+    *armer = std::this_thread::get_id();
+    armed->store(true);
+  }(rx, &armed, &armer))
+      .detach();
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (!armed.load() && std::chrono::steady_clock::now() < until) {
+  }
+  ASSERT_TRUE(armed.load());
+  EXPECT_NE(armer, std::this_thread::get_id());
+  std::this_thread::sleep_for(50ms);  // the other worker parks: nothing is left for it
+}
+
+TEST(Receiver, MovesToTheWorkerWhereItsTaskWaits) {
+  // The receive is armed on one worker's ring, that worker parks, and the task that waits in
+  // next() runs on the other worker: the receive is stopped there and armed again where the task
+  // runs (moves() counts it; on the epoll backend and without worker rings nothing moves). The
+  // data sent before, during and after the move arrives whole and in order.
+  executor::testing::SpreadMode eager("eager");
+  int peer, fd;
+  tcp_pair(peer, fd);
+  Runtime rt({.workers = 2});
+  rt.block_on([](int fd, int peer) -> Task<void> {
+    auto s = TcpStream::adopt(fd);
+    auto rx = s->receiver({.buffers = 4, .buffer_size = 64});
+    arm_on_the_other_worker(&*rx);
+    EXPECT_EQ(rx->moves(), 0u);
+    // The peer writes once this task waits (the move happens as it starts waiting).
+    std::thread writer([peer] {
+      std::this_thread::sleep_for(30ms);
+      send_raw(peer, "first");
+    });
+    std::string got = co_await collect(&*rx, 5);
+    writer.join();
+    EXPECT_EQ(got, "first");
+    if (worker_rings()) {
+      EXPECT_GE(rx->moves(), 1u);
+    } else {
+      EXPECT_EQ(rx->moves(), 0u);
+    }
+    for (int i = 0; i < 50; ++i) {
+      std::string m = "msg" + std::to_string(i);
+      send_raw(peer, m);
+      EXPECT_EQ(co_await collect(&*rx, m.size()), m);
+    }
+  }(fd, peer));
+  ::close(peer);
+}
+
+TEST(Receiver, DestroyedWhileMoving) {
+  // A next() starts a move and times out at once, and the receiver is destroyed while the old
+  // receive's final result (and the re-arm it asks for) may still be on its way: nothing leaks
+  // (ASan), nothing crashes, no descriptor stays open.
+  executor::testing::SpreadMode eager("eager");
+  int before = open_fds();
+  int peer, fd;
+  tcp_pair(peer, fd);
+  {
+    Runtime rt({.workers = 2});
+    rt.block_on([](int fd) -> Task<void> {
+      auto s = TcpStream::adopt(fd);
+      for (int round = 0; round < 20; ++round) {
+        auto rx = s->receiver({.buffers = 2, .buffer_size = 64});
+        arm_on_the_other_worker(&*rx);
+        absl::StatusOr<Chunk> c = co_await rx->next().timeout(std::chrono::microseconds(200));
+        EXPECT_FALSE(c.ok());
+        EXPECT_EQ(c.status().code(), absl::StatusCode::kDeadlineExceeded) << c.status();
+        EXPECT_EQ(rx->moves(), worker_rings() ? 1u : 0u);
+      }  // each receiver destroyed right after its move began
+    }(fd));
+  }
+  ::close(peer);
+  EXPECT_EQ(settle_fds(before), before);
+}
+
+TEST(Receiver, StreamStaysInOrderWhileItsTaskHopsBetweenWorkers) {
+  // A byte stream is read by a chain of short tasks, each taking a few chunks and then handing
+  // the receiver to the next (spawned, so it may start on either worker, while the worker that
+  // armed the receive may have parked): the receive moves back and forth between the workers'
+  // rings (moves() is recorded; the move path is what this stresses under TSan) and every byte
+  // arrives once, in order.
+  executor::testing::SpreadMode eager("eager");
+  constexpr std::size_t kBytes = 200'000;
+  int peer, fd;
+  tcp_pair(peer, fd);
+  std::thread writer([peer] {
+    std::string piece;
+    std::size_t sent = 0;
+    unsigned seed = 7;
+    while (sent < kBytes) {
+      seed = seed * 1103515245 + 12345;
+      std::size_t n = std::min<std::size_t>(1 + (seed >> 8) % 700, kBytes - sent);
+      piece.clear();
+      for (std::size_t i = 0; i < n; ++i) piece.push_back(static_cast<char>((sent + i) % 251));
+      send_raw(peer, piece);
+      sent += n;
+      if ((seed >> 4) % 4 == 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+  });
+  std::uint64_t moves = 0;
+  std::size_t got = 0;
+  {
+    Runtime rt({.workers = 2});
+    rt.block_on([](int fd, std::size_t* got, std::uint64_t* moves) -> Task<void> {
+      auto s = TcpStream::adopt(fd);
+      auto rx = s->receiver({.buffers = 4, .buffer_size = 512});
+      bool ok = true;
+      while (*got < kBytes && ok) {
+        co_await spawn([](Receiver* rx, std::size_t* got, bool* ok) -> Task<void> {
+          for (int i = 0; i < 3 && *got < kBytes; ++i) {
+            absl::StatusOr<Chunk> c = co_await rx->next().timeout(5s);
+            if (!c.ok() || c->empty()) {
+              ADD_FAILURE() << "at byte " << *got << ": "
+                            << (c.ok() ? std::string("end of stream") : c.status().ToString());
+              *ok = false;
+              co_return;
+            }
+            for (char ch : c->view()) {
+              if (ch != static_cast<char>(*got % 251)) {
+                ADD_FAILURE() << "byte " << *got << " out of order";
+                *ok = false;
+                co_return;
+              }
+              ++*got;
+            }
+          }
+        }(&*rx, got, &ok));
+      }
+      *moves = rx->moves();
+    }(fd, &got, &moves));
+  }
+  writer.join();
+  ::close(peer);
+  EXPECT_EQ(got, kBytes);
+  RecordProperty("moves", static_cast<int>(moves));
+  std::printf("receiver moves: %llu\n", static_cast<unsigned long long>(moves));
 }
 
 TEST(Receiver, RuntimeTeardownWithReceiversWaiting) {

@@ -33,8 +33,12 @@
 // Destroying the Receiver cancels the kernel's receive: what it received and you had not taken
 // yet (queued chunks, or data arriving before the cancel takes effect) is lost, as with a
 // cancelled recv(). Chunks you still hold stay valid; the memory goes with the last of them.
-// Migration: the receive stays on the ring it was armed on (with worker rings: that worker's
-// ring, where its buffer ring is registered); the task may run on any worker meanwhile.
+// Migration: with worker rings the receive runs on the ring of the worker that armed it (its
+// buffer ring is registered there) while the task may run on any worker. When the task waits
+// in next() on one worker while that ring's worker is parked (every chunk would then be reaped
+// by the completion thread and handed across), the receive is stopped and armed again on the
+// task's worker: the chunks stay in order (the old receive's last chunk comes before the new
+// one starts) and nothing is lost. moves() counts these.
 // Thread safety: one task at a time calls next() (a second concurrent next() is
 // kFailedPrecondition). Chunks may be released on any thread. Do not mix a Receiver with recv()
 // on the same stream (which one gets which bytes is unspecified; on the epoll backend the recv
@@ -165,6 +169,9 @@ class EXECUTOR_API Receiver {
   bool is_open() const noexcept { return s_ != nullptr; }
   std::uint32_t buffers() const noexcept;
   std::uint32_t buffer_size() const noexcept;
+  // Diagnostics: how many times the receive moved to the ring of the worker running the task
+  // that waits in next() (see Migration above). 0 on the epoll backend.
+  std::uint64_t moves() const noexcept;
 
  private:
   friend class TcpStream;

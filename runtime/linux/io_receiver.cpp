@@ -47,6 +47,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include <liburing.h>
 
@@ -169,17 +170,28 @@ void receiver_arm_if_waiting(ReceiverState* s) noexcept {
   if (arm) submit_io(s->reactor, s);
 }
 
-// run_on_worker's job (holding a reference): on a worker, the op goes to that worker's ring;
-// if the job could not run there, it is armed from here all the same (after a runtime's
-// teardown it then completes at once as cancelled).
+// run_on_worker's job (holding a reference), asked for by a waiting task or a move: arms the op
+// if it can be armed. On a worker, the op goes to that worker's ring; if the job could not run
+// there, it is armed from here all the same (after a runtime's teardown it then completes at
+// once as cancelled).
 void receiver_arm_job(void* p, bool) noexcept {
   auto* s = static_cast<ReceiverState*>(p);
-  receiver_arm_if_waiting(s);
+  bool arm = false;
+  {
+    std::lock_guard lock(s->pool.mu);
+    if (s->can_arm()) {
+      s->prepare_arm_locked();
+      io_op_ref(s);  // the backend's
+      arm = true;
+    }
+  }
+  if (arm) submit_io(s->reactor, s);
   io_op_unref(s);  // the job's
 }
 
-// A waiting task needs the op armed again: from a worker of its runtime, never from the
-// completion thread (or a plain thread), whose ring would keep it for good and relay every chunk.
+// The op must be armed again (a task waits, or it was moved): from a worker of its runtime, never
+// from the completion thread (or a plain thread), whose ring would keep it for good and relay
+// every chunk.
 void receiver_rearm(ReceiverState* s) noexcept {
   if (on_worker_of(s->reactor)) {
     receiver_arm_if_waiting(s);
@@ -197,14 +209,15 @@ void receiver_complete(IoOp* op, int res) noexcept {
   {
     std::lock_guard lock(s->pool.mu);
     s->armed = false;
-    s->moving = false;
+    bool moved = std::exchange(s->moving, false);
     if (res > 0 || res == -ENOBUFS) {
-      // Stopped, not ended: armed again when a task wants data and a buffer is free -- where
-      // that task runs: from here on a worker (usually its own, or one helping it), else from a
-      // worker through receiver_rearm. While a move is being issued, its task does it instead
-      // (move_now).
+      // Stopped, not ended: armed again when a task wants data and a buffer is free, or at once
+      // if this was a move (a receive stays armed between next() calls: data arriving meanwhile
+      // is queued) -- on a worker: from here if this is one (usually the task's own, or one
+      // helping it), else through receiver_rearm. While a move is being issued, its task does
+      // it instead (move_now).
       if (s->stopping) {
-      } else if (s->waiting && s->can_arm()) {
+      } else if ((s->waiting || moved) && s->can_arm()) {
         if (on_worker_of(s->reactor)) {
           s->prepare_arm_locked();
           rearm = true;
@@ -238,7 +251,7 @@ void ReceiverState::move_now() noexcept {
   {
     std::lock_guard lock(pool.mu);
     stopping = false;
-    if (!armed && !ended && waiting) {
+    if (!armed && !ended) {  // the final result came meanwhile
       if (can_arm()) {
         prepare_arm_locked();
         io_op_ref(this);  // the backend's

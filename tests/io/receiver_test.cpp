@@ -468,6 +468,56 @@ TEST(Receiver, MovesToTheWorkerWhereItsTaskWaits) {
   ::close(peer);
 }
 
+TEST(Receiver, StaysArmedAfterAMoveThatNobodyWaitsFor) {
+  // A next() starts a move, and data arrives at once: it is usually received by the old receive
+  // before the stop takes effect, so the task returns with it and nobody waits when the stop's
+  // final result comes. The receive is armed again anyway (on a worker), so data that arrives
+  // while no task waits is queued and a next() with a zero timeout finds it -- as without moves
+  // (TimeoutAndTokenLoseNothing).
+  executor::testing::SpreadMode eager("eager");
+  int peer, fd;
+  tcp_pair(peer, fd);
+  Runtime rt({.workers = 2});
+  rt.block_on([](int fd, int peer) -> Task<void> {
+    auto s = TcpStream::adopt(fd);
+    auto rx = s->receiver({.buffers = 4, .buffer_size = 64});
+    for (int round = 0; round < 10; ++round) {
+      arm_on_the_other_worker(&*rx);
+      std::string m = "a" + std::to_string(round);
+      std::atomic<bool> go{false};
+      std::thread writer([&go, peer, m] {
+        while (!go.load()) {
+        }
+        send_raw(peer, m);
+      });
+      go.store(true);
+      absl::StatusOr<Chunk> c = co_await rx->next().timeout(5s);
+      writer.join();
+      EXPECT_TRUE(c.ok()) << c.status();
+      if (c.ok()) {
+        EXPECT_EQ(c->view(), m);
+      }
+      c = absl::UnknownError("");  // the chunk's buffer goes back
+      m = "b" + std::to_string(round);
+      send_raw(peer, m);
+      co_await executor::sleep(20ms);  // nobody waits meanwhile
+      c = co_await rx->next().timeout(0ms);
+      EXPECT_TRUE(c.ok()) << "round " << round << ": " << c.status();
+      if (c.ok()) {
+        EXPECT_EQ(c->view(), m);
+      }
+    }
+    // The first round moves it; later rounds find it armed already, wherever the move's re-arm
+    // put it, and move it again only if that was not this task's worker.
+    if (worker_rings()) {
+      EXPECT_GE(rx->moves(), 1u);
+    } else {
+      EXPECT_EQ(rx->moves(), 0u);
+    }
+  }(fd, peer));
+  ::close(peer);
+}
+
 TEST(Receiver, DestroyedWhileMoving) {
   // A next() starts a move and times out at once, and the receiver is destroyed while the old
   // receive's final result (and the re-arm it asks for) may still be on its way: nothing leaks

@@ -754,25 +754,13 @@ class UringWorkerRing final : public WorkerRing {
   }
 
   void cancel(IoOp* op) noexcept override {
-    IoOp* done;
-    {
-      std::lock_guard lock(mu_);
-      // An op still on the owner's pending list has bflags == 0: the ASYNC_CANCEL finds nothing,
-      // and the owner's flush sees cancel_requested (set before this call) and completes it.
-      b_.cancel(op);
-      done = b_.take_done();
-    }
-    deliver(done);
+    // An op still on the owner's pending list has bflags == 0: the ASYNC_CANCEL finds nothing,
+    // and the owner's flush sees cancel_requested (set before this call) and completes it.
+    locked_then_deliver([&] { b_.cancel(op); });
   }
 
   void stop(IoOp* op) noexcept override {
-    IoOp* done;
-    {
-      std::lock_guard lock(mu_);
-      b_.stop(op);
-      done = b_.take_done();
-    }
-    deliver(done);
+    locked_then_deliver([&] { b_.stop(op); });
   }
 
   std::size_t reap() noexcept override {
@@ -808,19 +796,26 @@ class UringWorkerRing final : public WorkerRing {
   }
 
   void cancel_all() noexcept override {
-    IoOp* done;
-    {
-      std::lock_guard lock(mu_);
-      b_.cancel_all();
-      done = b_.take_done();
-    }
-    deliver(done);
+    locked_then_deliver([&] { b_.cancel_all(); });
   }
 
   std::size_t in_flight() const noexcept override { return b_.in_flight(); }
   bool parked() const noexcept override { return parked_.load(std::memory_order_seq_cst); }
 
  private:
+  // Another thread's call on the ring: `f` under the lock, then the completions it collected
+  // (callbacks run unlocked: see worker_ring.hpp).
+  template <class F>
+  void locked_then_deliver(F f) noexcept {
+    IoOp* done;
+    {
+      std::lock_guard lock(mu_);
+      f();
+      done = b_.take_done();
+    }
+    deliver(done);
+  }
+
   // Under mu_: hands the owner's pending ops to the backend (they start at the flush).
   void take_pending() noexcept {
     IoOp* op = pending_head_;

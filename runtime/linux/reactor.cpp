@@ -248,7 +248,7 @@ bool Reactor::stranded(const IoOp* op) const noexcept {
   return ring != rings_[static_cast<unsigned>(i)].get() && ring->parked();
 }
 
-void Reactor::stop(IoOp* op) noexcept {
+void Reactor::stop_op(IoOp* op) noexcept {
   if (op->ring != nullptr) static_cast<WorkerRing*>(op->ring)->stop(op);
 }
 
@@ -578,7 +578,7 @@ bool io_op_stranded(Reactor* r, const IoOp* op) noexcept {
   return r->stranded(op);
 }
 void stop_io(Reactor* r, IoOp* op) noexcept {
-  r->stop(op);
+  r->stop_op(op);
 }
 bool on_worker_of(Reactor* r) noexcept {
   return r->on_worker();

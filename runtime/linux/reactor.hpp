@@ -97,7 +97,7 @@ class Reactor final : public BackendHost {
   // For io::Receiver following its task between workers (io_receiver.cpp): see the seams in
   // multishot_op.hpp.
   bool stranded(const IoOp* op) const noexcept;
-  void stop(IoOp* op) noexcept;
+  void stop_op(IoOp* op) noexcept;
   bool on_worker() const noexcept;
   void run_on_worker(void (*fn)(void*, bool), void* arg) noexcept;
   // The worker loop's hooks for worker `i`'s ring (no-ops without worker rings): flush after a

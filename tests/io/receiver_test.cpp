@@ -441,36 +441,46 @@ void arm_on_the_other_worker(Receiver* rx) {
   std::this_thread::sleep_for(50ms);  // the other worker parks: nothing is left for it
 }
 
+// Runs body(receiver, peer) as a task on a 2-worker runtime with eager spreading (for
+// arm_on_the_other_worker): a receiver of 4 x 64 bytes on one end of a loopback TCP connection,
+// the other end's raw fd for the test to write to.
+template <class Body>
+void on_two_workers_with_receiver(Body body) {
+  executor::testing::SpreadMode eager("eager");
+  int peer, fd;
+  tcp_pair(peer, fd);
+  Runtime rt({.workers = 2});
+  rt.block_on([](int fd, int peer, Body body) -> Task<void> {
+    auto s = TcpStream::adopt(fd);
+    auto rx = s->receiver({.buffers = 4, .buffer_size = 64});
+    co_await body(&*rx, peer);
+  }(fd, peer, body));
+  ::close(peer);
+}
+
 TEST(Receiver, MovesToTheWorkerWhereItsTaskWaits) {
   // The receive is armed on one worker's ring, that worker parks, and the task that waits in
   // next() runs on the other worker: the receive is stopped there and armed again where the task
   // runs (moves() counts it; on the epoll backend and without worker rings nothing moves). The
   // data sent before, during and after the move arrives whole and in order.
-  executor::testing::SpreadMode eager("eager");
-  int peer, fd;
-  tcp_pair(peer, fd);
-  Runtime rt({.workers = 2});
-  rt.block_on([](int fd, int peer) -> Task<void> {
-    auto s = TcpStream::adopt(fd);
-    auto rx = s->receiver({.buffers = 4, .buffer_size = 64});
-    arm_on_the_other_worker(&*rx);
+  on_two_workers_with_receiver([](Receiver* rx, int peer) -> Task<void> {
+    arm_on_the_other_worker(rx);
     EXPECT_EQ(rx->moves(), 0u);
     // The peer writes once this task waits (the move happens as it starts waiting).
     std::thread writer([peer] {
       std::this_thread::sleep_for(30ms);
       send_raw(peer, "first");
     });
-    std::string got = co_await collect(&*rx, 5);
+    std::string got = co_await collect(rx, 5);
     writer.join();
     EXPECT_EQ(got, "first");
     expect_moved(*rx);
     for (int i = 0; i < 50; ++i) {
       std::string m = "msg" + std::to_string(i);
       send_raw(peer, m);
-      EXPECT_EQ(co_await collect(&*rx, m.size()), m);
+      EXPECT_EQ(co_await collect(rx, m.size()), m);
     }
-  }(fd, peer));
-  ::close(peer);
+  });
 }
 
 TEST(Receiver, StaysArmedAfterAMoveThatNobodyWaitsFor) {
@@ -479,15 +489,9 @@ TEST(Receiver, StaysArmedAfterAMoveThatNobodyWaitsFor) {
   // stop's final result comes (a race this test does not force). The receive is armed again anyway
   // (on a worker), so data that arrives while no task waits is queued and a next() with a zero
   // timeout finds it -- as without moves (TimeoutAndTokenLoseNothing).
-  executor::testing::SpreadMode eager("eager");
-  int peer, fd;
-  tcp_pair(peer, fd);
-  Runtime rt({.workers = 2});
-  rt.block_on([](int fd, int peer) -> Task<void> {
-    auto s = TcpStream::adopt(fd);
-    auto rx = s->receiver({.buffers = 4, .buffer_size = 64});
+  on_two_workers_with_receiver([](Receiver* rx, int peer) -> Task<void> {
     for (int round = 0; round < 10; ++round) {
-      arm_on_the_other_worker(&*rx);
+      arm_on_the_other_worker(rx);
       std::string m = "a" + std::to_string(round);
       std::atomic<bool> go{false};
       std::thread writer([&go, peer, m] {
@@ -515,8 +519,7 @@ TEST(Receiver, StaysArmedAfterAMoveThatNobodyWaitsFor) {
     // The first round moves it; later rounds find it armed already, wherever the move's re-arm
     // put it, and move it again only if that was not this task's worker.
     expect_moved(*rx);
-  }(fd, peer));
-  ::close(peer);
+  });
 }
 
 TEST(Receiver, DestroyedWhileMoving) {

@@ -189,9 +189,9 @@ void receiver_arm_job(void* p, bool) noexcept {
   io_op_unref(s);  // the job's
 }
 
-// The op must be armed again (a task waits, or it was moved): from a worker of its runtime, never
-// from the completion thread (or a plain thread), whose ring would keep it for good and relay
-// every chunk.
+// A chunk release freed the buffer a waiting task needs: the op is armed again from a worker of
+// its runtime, never from the completion thread (or a plain thread), whose ring would keep it for
+// good and relay every chunk.
 void receiver_rearm(ReceiverState* s) noexcept {
   if (on_worker_of(s->reactor)) {
     receiver_arm_if_waiting(s);
@@ -214,8 +214,8 @@ void receiver_complete(IoOp* op, int res) noexcept {
       // Stopped, not ended: armed again when a task wants data and a buffer is free, or at once
       // if this was a move (a receive stays armed between next() calls: data arriving meanwhile
       // is queued) -- on a worker: from here if this is one (usually the task's own, or one
-      // helping it), else through receiver_rearm. While a move is being issued, its task does
-      // it instead (move_now).
+      // helping it), else through a job on a worker (this is not one). While a move is being
+      // issued, its task does it instead (move_now).
       if (s->stopping) {
       } else if ((s->waiting || moved) && s->can_arm()) {
         if (on_worker_of(s->reactor)) {
@@ -233,13 +233,10 @@ void receiver_complete(IoOp* op, int res) noexcept {
       s->end_res = res;
       w = s->take_waker_locked();
     }
-    if (job) io_op_ref(s);  // receiver_rearm's, taken before the backend's goes
+    if (job) io_op_ref(s);  // the job's, taken before the backend's goes
   }
   multishot_completed(s, w, rearm);
-  if (job) {
-    receiver_rearm(s);
-    io_op_unref(s);
-  }
+  if (job) run_on_worker(s->reactor, &receiver_arm_job, s);
 }
 
 }  // namespace

@@ -61,7 +61,7 @@ TEST(BundleServer, ServesThenStopsEveryComponentOnSigterm) {
   EXPECT_EQ(fetch(port), "hello\n");
   EXPECT_EQ(fetch(port), "hello\n");
 
-  c.signal(SIGTERM);
+  ASSERT_TRUE(c.signal_until_output(SIGTERM, "stopped", 10s)) << c.output() << c.threads();
   EXPECT_EQ(c.wait_exit(10s), 0) << c.output();
   const std::string& out = c.output();
   EXPECT_THAT(out, testing::HasSubstr("accept loop stopped"));

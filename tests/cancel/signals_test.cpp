@@ -28,6 +28,8 @@ using Clock = std::chrono::steady_clock;
 
 // The server runs in two set-ups: signals deliverable to every thread (the usual case), and
 // blocked in all threads but the signal watcher.
+// Under tsan the tests send a signal again if it went unnoticed for 3 s: that runtime loses a few
+// (Child::signal_until_output).
 // HACK(ThreadSanitizer defers a signal handler until the receiving thread enters an intercepted
 // function; a worker parked in a raw futex or the completion thread in io_uring_enter may not do
 // so for seconds): under tsan only the blocked set-up runs, where the watcher thread, which waits
@@ -48,8 +50,9 @@ void expect_graceful_exit(int sig, bool block) {
   ASSERT_TRUE(c.started());
   ASSERT_TRUE(c.wait_for_output("ready", 10s)) << c.output();
   auto sent = Clock::now();
-  c.signal(sig);
+  ASSERT_TRUE(c.signal_until_output(sig, "shutting down", 10s)) << c.output() << c.threads();
   int code = c.wait_exit(10s);
+  if (code == -1) ADD_FAILURE() << "no exit within 10 s\n" << c.output() << c.threads();
   double seconds = std::chrono::duration<double>(Clock::now() - sent).count();
   EXPECT_EQ(code, 0) << c.output();
   EXPECT_THAT(c.output(), testing::HasSubstr("shutting down on signal " + std::to_string(sig)));
@@ -70,11 +73,11 @@ void expect_second_signal_exits(int first, int second, bool block) {
   Child c({EXECUTOR_SHUTDOWN_SERVER, "slow"}, block);
   ASSERT_TRUE(c.started());
   ASSERT_TRUE(c.wait_for_output("ready", 10s)) << c.output();
-  c.signal(first);
-  ASSERT_TRUE(c.wait_for_output("shutting down", 10s)) << c.output();  // cleanup takes 30 s
+  ASSERT_TRUE(c.signal_until_output(first, "shutting down", 10s))  // cleanup takes 30 s
+      << c.output() << c.threads();
   auto sent = Clock::now();
-  c.signal(second);
-  int code = c.wait_exit(10s);
+  int code = c.signal_until_exit(second, 10s);
+  if (code == -1) ADD_FAILURE() << "no exit within 10 s\n" << c.output() << c.threads();
   EXPECT_EQ(code, 128 + second) << c.output();
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - sent).count(), 5.0);
   EXPECT_THAT(c.output(), testing::Not(testing::HasSubstr("cleanup done")));

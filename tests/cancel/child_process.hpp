@@ -66,28 +66,12 @@ class Child {
   // one exits 128 + sig on the second, so a slow child fails the test instead of passing it.
   // Elsewhere it is sent once.
   bool signal_until_output(int sig, const std::string& what, std::chrono::milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    for (;;) {
-      signal(sig);
-      auto until = std::min(deadline, Clock::now() + kResendAfter);
-      if (wait_for_output(
-              what, std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()))) {
-        return true;
-      }
-      if (Clock::now() >= deadline || !kResend) return false;
-    }
+    return resending(sig, timeout, false, [&](auto left) { return wait_for_output(what, left); });
   }
   // Sends `sig` and waits for the exit, as wait_exit; under tsan the signal is sent again every
   // 3 s until the child exits (see signal_until_output).
   int signal_until_exit(int sig, std::chrono::milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    for (;;) {
-      signal(sig);
-      auto until = std::min(deadline, Clock::now() + kResendAfter);
-      int code =
-          wait_exit(std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()));
-      if (code != -1 || Clock::now() >= deadline || !kResend) return code;
-    }
+    return resending(sig, timeout, -1, [&](auto left) { return wait_exit(left); });
   }
 
   // Reads output until it contains `what` or `timeout` passes.
@@ -141,6 +125,18 @@ class Child {
   }
 
  private:
+  // Sends `sig` and calls wait(time left) until it returns something other than `unfinished`
+  // or `timeout` passes; under tsan the signal is sent again every kResendAfter.
+  template <class R, class Wait>
+  R resending(int sig, std::chrono::milliseconds timeout, R unfinished, Wait wait) {
+    auto deadline = Clock::now() + timeout;
+    for (;;) {
+      signal(sig);
+      auto until = std::min(deadline, Clock::now() + kResendAfter);
+      R r = wait(std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()));
+      if (r != unfinished || Clock::now() >= deadline || !kResend) return r;
+    }
+  }
   // False at EOF or deadline.
   bool read_some(Clock::time_point deadline) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());

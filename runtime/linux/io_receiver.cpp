@@ -156,12 +156,13 @@ bool receiver_more(IoOp* op, int res, std::uint32_t id) noexcept {
   return true;
 }
 
-// Arms the op if a task waits for data and it can be armed: on the calling thread's ring.
-void receiver_arm_if_waiting(ReceiverState* s) noexcept {
+// Arms the op on the calling thread's ring if it can be armed (with `only_if_waiting`: and a
+// task waits for data).
+void receiver_arm(ReceiverState* s, bool only_if_waiting) noexcept {
   bool arm = false;
   {
     std::lock_guard lock(s->pool.mu);
-    if (s->waiting && s->can_arm()) {
+    if ((s->waiting || !only_if_waiting) && s->can_arm()) {
       s->prepare_arm_locked();
       io_op_ref(s);  // the backend's
       arm = true;
@@ -176,16 +177,7 @@ void receiver_arm_if_waiting(ReceiverState* s) noexcept {
 // once as cancelled).
 void receiver_arm_job(void* p, bool) noexcept {
   auto* s = static_cast<ReceiverState*>(p);
-  bool arm = false;
-  {
-    std::lock_guard lock(s->pool.mu);
-    if (s->can_arm()) {
-      s->prepare_arm_locked();
-      io_op_ref(s);  // the backend's
-      arm = true;
-    }
-  }
-  if (arm) submit_io(s->reactor, s);
+  receiver_arm(s, /*only_if_waiting=*/false);
   io_op_unref(s);  // the job's
 }
 
@@ -194,7 +186,7 @@ void receiver_arm_job(void* p, bool) noexcept {
 // good and relay every chunk.
 void receiver_rearm(ReceiverState* s) noexcept {
   if (on_worker_of(s->reactor)) {
-    receiver_arm_if_waiting(s);
+    receiver_arm(s, /*only_if_waiting=*/true);
     return;
   }
   io_op_ref(s);  // the job's

@@ -265,7 +265,9 @@ class UringBackend final : public Backend {
     issue_cancel(op);
   }
 
-  // See WorkerRing::stop: the same path as a `more` that returns false.
+  // Ends a multishot op in the kernel early (a `more` that returns false, WorkerRing::stop): an
+  // ASYNC_CANCEL whose final result then reads as stopped (> 0), not cancelled. Nothing if the op
+  // is not in the kernel, or a cancel or stop is already on its way.
   void stop(IoOp* op) noexcept {
     std::uint32_t f = op->bflags;
     if ((f & kInKernel) == 0 || (f & (kDone | kCancelIssued | kCancelDeferred | kStopped)) != 0) {
@@ -642,10 +644,7 @@ class UringBackend final : public Backend {
           go_on = op->more(op, res, 0);  // a connection (or a per-connection error)
         }
         if ((cqe->flags & IORING_CQE_F_MORE) != 0) {  // a multishot op goes on
-          if (!go_on && (op->bflags & (kCancelIssued | kCancelDeferred | kStopped)) == 0) {
-            op->bflags |= kStopped;
-            issue_cancel(op);
-          }
+          if (!go_on) stop(op);  // in the kernel, not done: stopped unless a cancel is on its way
           continue;
         }
         op->bres = res;

@@ -23,7 +23,7 @@
 namespace executor {
 
 struct MainOptions {
-  unsigned workers = 0;                   // 0: hardware concurrency
+  unsigned workers = 0;                   // 0: available_parallelism()
   std::chrono::milliseconds grace{1000};  // wait for other tasks after the root finishes
 };
 

@@ -38,12 +38,20 @@ namespace detail {
 class RuntimeImpl;
 }
 
+// The CPUs this process may use: those in the calling thread's affinity mask (taskset, cpuset
+// cgroups), capped by the tightest CFS bandwidth quota of its cgroups, rounded up (cgroup v2
+// `cpu.max`, v1 `cpu.cfs_quota_us`; docker --cpus, Kubernetes CPU limits); at least 1. The
+// default worker count. Reads /proc and /sys on every call.
+EXECUTOR_API unsigned available_parallelism() noexcept;
+
 // Environment, read when a Runtime is constructed (docs/getting-started.md#environment):
 // EXECUTOR_BACKEND (io_uring|epoll|auto), EXECUTOR_WORKER_RINGS=0, EXECUTOR_SPREAD
-// (auto|eager|packed: whether work spreads to idle workers while other processes hold CPUs); an
-// invalid value makes the constructor throw std::invalid_argument (create(): kInvalidArgument).
+// (auto|eager|packed: when a worker wakes a parked one for the work it queues; see
+// docs/architecture.md#spreading); an invalid value makes the constructor throw
+// std::invalid_argument (create(): kInvalidArgument).
 struct RuntimeOptions {
-  // Worker threads; 0 means std::thread::hardware_concurrency() (EXECUTOR_WORKERS overrides 0).
+  // Worker threads; 0 means EXECUTOR_WORKERS if set to 1..1024 (any other value is ignored with
+  // one line on stderr), else available_parallelism().
   unsigned workers = 0;
   // io_uring submission-queue entries (the completion queue is 4x this, at least 16).
   unsigned ring_entries = 256;

@@ -140,7 +140,7 @@ class Reactor final : public BackendHost {
       wake();
     }
   }
-  // RuntimeImpl held back a wake-up (adaptive spreading) and armed its watch: if this thread
+  // RuntimeImpl held back a wake-up (spreading, notify_local) and armed its watch: if this thread
   // sleeps longer than kBusyRingCheck, wake it so that it looks for stuck workers that often.
   // Dekker: the caller's seq_cst exchange of the watch flag, then this load; the completion
   // thread stores long_sleep_, then loads the flag (RuntimeImpl::watching).

@@ -1,11 +1,17 @@
 #include <executor/runtime.hpp>
 
+#include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <system_error>
 #include <thread>
+#include <vector>
 
+#include <fmt/core.h>
+
+#include "available_cpus.hpp"
 #include "runtime_impl.hpp"
 
 namespace executor {
@@ -17,11 +23,37 @@ unsigned resolve_workers(unsigned requested) {
     char* end = nullptr;
     unsigned long v = std::strtoul(env, &end, 10);
     if (end != env && *end == '\0' && v > 0 && v <= 1024) return static_cast<unsigned>(v);
+    fmt::print(stderr, "executor: ignoring EXECUTOR_WORKERS={:?} (expected 1..1024)\n", env);
   }
-  unsigned hc = std::thread::hardware_concurrency();
-  return hc == 0 ? 1 : hc;
+  return detail::available_cpus();
+}
+
+// The live runtimes in construction order (runtime.hpp: the default is the most recently
+// constructed live one). Cold: touched once per construction and destruction.
+std::mutex g_live_mu;
+std::vector<detail::RuntimeImpl*>& live_runtimes() {
+  static auto* v = new std::vector<detail::RuntimeImpl*>;  // never destroyed: used at exit
+  return *v;
+}
+
+void make_live(detail::RuntimeImpl* rt) {
+  std::lock_guard lock(g_live_mu);
+  live_runtimes().push_back(rt);
+  detail::set_default_scheduler(rt);
+}
+
+// The default becomes the newest runtime still live, or none.
+void retire(detail::RuntimeImpl* rt) {
+  std::lock_guard lock(g_live_mu);
+  auto& v = live_runtimes();
+  std::erase(v, rt);
+  detail::set_default_scheduler(v.empty() ? nullptr : v.back());
 }
 }  // namespace
+
+unsigned available_parallelism() noexcept {
+  return detail::available_cpus();
+}
 
 Runtime::Runtime(RuntimeOptions options) {
   if (options.ring_entries == 0 || options.ring_entries > 32768) {
@@ -33,11 +65,19 @@ Runtime::Runtime(RuntimeOptions options) {
   impl_ =
       std::make_unique<detail::RuntimeImpl>(resolve_workers(options.workers), options.ring_entries);
   impl_->start();
-  detail::set_default_scheduler(impl_.get());
+  make_live(impl_.get());
 }
 
 Runtime::~Runtime() {
-  if (detail::default_scheduler() == impl_.get()) detail::set_default_scheduler(nullptr);
+  retire(impl_.get());
+  if (impl_->on_worker()) {
+    // Destroyed by one of its own workers: a task called std::exit() and this Runtime has static
+    // storage. The task's frame is on this thread's stack, so nothing may be torn down: stop the
+    // other threads and leave every task allocated, as abandon() does; the process is exiting.
+    impl_->abandon();
+    (void)impl_.release();
+    return;
+  }
   impl_.reset();
 }
 
@@ -62,7 +102,7 @@ detail::Scheduler* Runtime::scheduler() noexcept {
 }
 
 void Runtime::abandon() noexcept {
-  if (detail::default_scheduler() == impl_.get()) detail::set_default_scheduler(nullptr);
+  retire(impl_.get());
   impl_->abandon();
 }
 

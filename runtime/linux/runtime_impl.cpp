@@ -1,9 +1,5 @@
 #include "runtime_impl.hpp"
 
-#include <fcntl.h>
-#include <sched.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -16,8 +12,8 @@
 
 #include <executor/detail/timer_node.hpp>
 
-#include "cpu_share.hpp"
 #include "dekker_fence.hpp"
+#include "futex.hpp"
 #include "monotonic_ns.hpp"
 
 namespace executor::detail {
@@ -46,16 +42,12 @@ RuntimeImpl::RuntimeImpl(unsigned workers, unsigned ring_entries) {
   } else if (mode == "packed") {
     mode_ = Spread::kPacked;
   } else if (mode.empty() || mode == "auto") {
-    loadavg_fd_ = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-    // No way to tell how busy the CPUs are: spread as if one were always idle.
-    mode_ = loadavg_fd_ >= 0 ? Spread::kAuto : Spread::kEager;
+    mode_ = Spread::kAuto;
   } else {
     throw std::invalid_argument(fmt::format(
         "executor: EXECUTOR_SPREAD={:?} is not a spreading mode (use auto, eager or packed)",
         mode));
   }
-  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
-  cpus_ = cpus > 0 ? static_cast<unsigned>(cpus) : 1;
   reactor_ = std::make_unique<Reactor>(*this, ring_entries, workers);
   workers_.reserve(workers);
   for (unsigned i = 0; i < workers; ++i) {
@@ -77,7 +69,6 @@ RuntimeImpl::~RuntimeImpl() {
   teardown();
   reactor_->stop();
   teardown();
-  if (loadavg_fd_ >= 0) ::close(loadavg_fd_);
 }
 
 void RuntimeImpl::start() {
@@ -148,13 +139,13 @@ void RuntimeImpl::BatchScope::flush() noexcept {
   std::size_t n = n_;
   first_ = last_ = nullptr;
   n_ = 0;
-  // While the CPUs are busy and a worker is awake, that worker takes the wakes (it looks at the
-  // wake queue before its own on 31 ticks of 32); see notify_local. A worker that parks
-  // meanwhile re-checks the wake queue after registering idle (park()).
+  // While a worker is awake and the wakes are not worth a wake-up (notify_local), that worker
+  // takes them (it looks at the wake queue before its own on 31 ticks of 32). A worker that
+  // parks meanwhile re-checks the wake queue after registering idle (park()).
   // seq_cst fence: the wakes were published before the idle count is read (Dekker with park(),
   // as in notify_parked).
   park_fence();
-  if (!rt_.idle_cpu_likely() &&
+  if (!rt_.worth_waking(rt_.wakes_.size()) &&
       rt_.num_idle_.load(std::memory_order_relaxed) < rt_.workers_.size()) {
     rt_.arm_watch();
     return;
@@ -172,77 +163,69 @@ void RuntimeImpl::notify_parked() noexcept {
   unpark_one();
 }
 
-// Adaptive spreading (docs/architecture.md#adaptive-spreading). Waking an idle worker for work
-// the waking worker queued pays off only if the woken worker gets a CPU of its own. When the
-// CPUs are taken by the awake workers and by other processes' threads (a load generator,
-// another service), the woken worker waits for one, takes a share of work the waker would
-// have run within microseconds, and they take turns with the other thread on the same CPUs:
-// context switches, cold caches, each connection's I/O split between two rings (tcp_echo on 2
-// cores: 2-3x the p99 of one worker).
-// So while sample_cpus() finds the CPUs busy (cpu_share.hpp), a worker wakes nobody for its
-// local pushes unless kBacklog tasks wait in its queue, and tasks woken by the completion thread
-// are left to the awake workers (BatchScope::flush); while they are crowded, a second awake worker
-// hands its work over and parks (shed). A held-back wake-up arms the completion thread's watch:
-// every kBusyRingCheck it looks for an awake worker that has not started a task since its last look
-// while work waits (a long task, or descheduled) and wakes an idle worker for it (rescue_stuck), so
-// no task waits much longer than a millisecond behind a blocked worker. EXECUTOR_SPREAD=eager wakes
-// for every push; packed acts as if the CPUs were always busy and crowded.
+// Spreading (docs/architecture.md#spreading). Waking a parked worker for work the waking worker
+// queued pays off only if the woken worker arrives while that work still waits: a wake-up costs
+// a futex call here, a context switch and a cold cache there, and, when the CPUs are taken by
+// other threads, a share of a CPU that another thread was using. So a worker wakes another for
+// its local pushes only when the queued tasks would take longer to run than a wake-up takes to
+// arrive (worth_waking: both figures are this runtime's own measurements, so the rule reads
+// nothing of the rest of the machine, and a machine whose CPUs are contended shows it as slower
+// wake-ups). Tasks woken by the completion thread follow the same rule while a worker is awake
+// (BatchScope::flush). A held-back wake-up arms the completion thread's watch: every
+// kBusyRingCheck it looks for an awake worker that has not started a task since its last look
+// while work waits (a long task, or descheduled) and wakes an idle worker for it (rescue_stuck),
+// so no task waits much longer than a millisecond behind a blocked worker.
+// EXECUTOR_SPREAD=eager wakes for every push; packed spreads only for a backlog of kBacklog
+// tasks and makes a second awake worker hand its work over and park (shed).
 void RuntimeImpl::notify_local(const Worker& w) noexcept {
   // seq_cst fence: as in notify_parked.
   park_fence();
   if (num_searching_.load(std::memory_order_relaxed) != 0) return;
   if (num_idle_.load(std::memory_order_relaxed) == 0) return;
-  // A backlog (a burst of spawns) is worth a share of the CPUs even when other threads hold
-  // some: the burst would otherwise wait for this one worker.
-  if (!idle_cpu_likely() && w.queue.size() < kBacklog) {
+  if (!worth_waking(w.queue.size())) {
     arm_watch();
     return;
   }
   unpark_one();
 }
 
-void RuntimeImpl::sample_cpus(std::int64_t now) noexcept {
-  // relaxed: the sample is a hint; a stale or concurrent one only shifts one decision.
-  if (mode_ == Spread::kEager ||
-      now - cpu_sample_ns_.load(std::memory_order_relaxed) < kCpuSampleNs ||
-      sampling_.exchange(true, std::memory_order_acquire)) {
-    return;
+bool RuntimeImpl::worth_waking(std::size_t queued) const noexcept {
+  switch (mode_) {
+    case Spread::kEager:
+      return true;
+    case Spread::kPacked:
+      return queued >= kBacklog;
+    case Spread::kAuto:
+      break;
   }
-  CpuShare share{.busy = true, .crowded = true};  // packed: as if other threads held the CPUs
-  if (mode_ == Spread::kAuto) {
-    char buf[128];
-    ssize_t n = ::pread(loadavg_fd_, buf, sizeof buf - 1, 0);
-    std::optional<unsigned long> running;
-    if (n > 0) {
-      buf[n] = '\0';
-      running = loadavg_running(buf);
-    }
-    // Ours: the awake workers and the completion thread if it is awake (relaxed hints). The
-    // running count includes this worker.
-    unsigned long ours =
-        workers_.size() - num_idle_.load(std::memory_order_relaxed) + (reactor_->awake() ? 1 : 0);
-    share = running ? assess_cpus(*running, ours, cpus_) : CpuShare{};
-  }
-  bool busy = share.busy;
-  bool crowded = share.crowded;
-  cpu_history_ = (cpu_history_ << 1) | (busy ? 1u : 0u);
-  crowd_history_ = (crowd_history_ << 1) | (crowded ? 1u : 0u);
-  cpu_free_.store((cpu_history_ & kFreeSamples) == 0, std::memory_order_relaxed);
-  crowded_.store((crowd_history_ & kCrowdedSamples) == kCrowdedSamples, std::memory_order_relaxed);
-  cpu_sample_ns_.store(now, std::memory_order_relaxed);
-  sampling_.store(false, std::memory_order_release);  // release: pairs with the acquire above
+  // relaxed: hints (see task_ns_).
+  std::int64_t work = static_cast<std::int64_t>(queued) * task_ns_.load(std::memory_order_relaxed);
+  return work > wake_ns_.load(std::memory_order_relaxed);
 }
 
-bool RuntimeImpl::idle_cpu_likely() const noexcept {
-  if (mode_ == Spread::kEager) return true;
-  if (mode_ == Spread::kPacked) return false;
-  // relaxed: hints. A sample older than 10 periods (no worker has been busy since) says
-  // nothing about now. The coarse clock (at most a tick behind) is plenty for 10 ms, and this
-  // runs for every local push: a TSC read per push was 0.8% of tcp_echo's server CPU.
-  if (monotonic_coarse_ns() - cpu_sample_ns_.load(std::memory_order_relaxed) > 10 * kCpuSampleNs) {
-    return true;
-  }
-  return cpu_free_.load(std::memory_order_relaxed);
+namespace {
+// An exponentially weighted mean with weight 1/8 for the new sample.
+inline void fold(std::atomic<std::int64_t>& mean, std::int64_t sample) noexcept {
+  std::int64_t m = mean.load(std::memory_order_relaxed);
+  mean.store(m + (sample - m) / 8, std::memory_order_relaxed);
+}
+}  // namespace
+
+void RuntimeImpl::measure_tasks(Worker& w, std::int64_t now) noexcept {
+  std::uint32_t runs = w.tick - w.sample_tick;
+  std::int64_t elapsed = now - w.sample_ns;
+  w.sample_tick = w.tick;
+  if (runs == 0 || elapsed <= 0) return;
+  // A slice that was mostly one long task (or this thread descheduled) counts as at most
+  // kMaxTaskSampleNs per task: one outlier must not make every later push look worth a wake-up.
+  fold(task_ns_, std::min<std::int64_t>(elapsed / runs, kMaxTaskSampleNs));
+}
+
+void RuntimeImpl::measure_wake(Worker& w, std::int64_t now) noexcept {
+  // relaxed: ordered by the acquire exchange of `unparked` that released this worker.
+  std::int64_t at = w.unparked_at_ns.exchange(0, std::memory_order_relaxed);
+  if (at == 0 || now <= at) return;
+  fold(wake_ns_, std::min<std::int64_t>(now - at, kMaxWakeSampleNs));
 }
 
 void RuntimeImpl::arm_watch() noexcept {
@@ -296,9 +279,11 @@ void RuntimeImpl::unpark_one() noexcept {
     num_idle_.fetch_sub(1, std::memory_order_relaxed);
     num_searching_.fetch_add(1, std::memory_order_relaxed);
   }
+  // relaxed: published by the release store below (measure_wake).
+  w->unparked_at_ns.store(monotonic_ns(), std::memory_order_relaxed);
   // release: pairs with the acquire exchange in park(); the worker starts searching.
   w->unparked.store(1, std::memory_order_release);
-  w->unparked.notify_one();
+  futex_wake_one(w->unparked);
 }
 
 void RuntimeImpl::transition_from_searching(Worker& w) noexcept {
@@ -309,21 +294,6 @@ void RuntimeImpl::transition_from_searching(Worker& w) noexcept {
 }
 
 // --- Worker loop ------------------------------------------------------------------------------
-
-// A worker that has kept its CPU for kYieldNs lets the kernel run another thread there. Linux's
-// fair scheduler notices an expired time slice only at a timer tick (4 ms with CONFIG_HZ=250),
-// so a thread that becomes runnable on a CPU where a worker is busy waits for that tick unless
-// the worker sleeps first. On a machine with more runnable threads than cores (two workers and
-// a load generator on two cores) that thread is often the other worker, and every task and
-// completion it holds waits with it: a tail of one tick on about 1% of tcp_echo's messages.
-// sched_yield returns at once when nothing else is runnable on the CPU; one every kYieldNs
-// costs nothing measurable (docs/performance.md: tcp_echo p99 4.2 -> 2.0 ms, the other rows
-// unchanged within noise).
-void RuntimeImpl::yield_cpu_if_due(Worker& w, std::int64_t now) noexcept {
-  if (now - w.cpu_since_ns < kYieldNs) return;
-  ::sched_yield();
-  w.cpu_since_ns = monotonic_ns();
-}
 
 void RuntimeImpl::shed(Worker& w) noexcept {
   // The keeper: the lowest-numbered awake worker, if it is below this one. relaxed: hints (a
@@ -349,8 +319,7 @@ void RuntimeImpl::shed(Worker& w) noexcept {
   while (reactor_->worker_prepare_park(w.index)) hand_off(w);
   park(w);
   w.shedding = false;
-  w.cpu_since_ns = monotonic_ns();
-  reactor_->worker_resume(w.index);
+  resumed(w);
 }
 
 void RuntimeImpl::hand_off(Worker& w) noexcept {
@@ -371,9 +340,19 @@ void RuntimeImpl::hand_off(Worker& w) noexcept {
   }
 }
 
+void RuntimeImpl::resumed(Worker& w) noexcept {
+  std::int64_t now = monotonic_ns();
+  measure_wake(w, now);
+  // Time parked is not task time: the next task-time sample starts now.
+  w.sample_ns = now;
+  w.sample_tick = w.tick;
+  reactor_->worker_resume(w.index);
+}
+
 void RuntimeImpl::worker_main(Worker& w) noexcept {
   tl_worker = &w;
-  w.cpu_since_ns = monotonic_ns();
+  w.sample_ns = monotonic_ns();
+  w.sample_tick = w.tick;
   reactor_->worker_resume(w.index);
   while (!stopping_.load(std::memory_order_acquire)) {
     TaskHeader* t = find_task(w);
@@ -390,13 +369,13 @@ void RuntimeImpl::worker_main(Worker& w) noexcept {
       // went to the completion thread cost it one wake-up (see Reactor::submit).
       bool dry = w.lifo == nullptr && w.queue.empty();
       if (dry || (w.tick & 31) == 0) {
+        // The task-time sample covers the runs since the previous flush, not the flushes
+        // themselves (a system call each).
+        measure_tasks(w, monotonic_ns());
         reactor_->worker_flush(w.index);
         reactor_->pay_owed_wake();
-        std::int64_t now = monotonic_ns();
-        sample_cpus(now);
-        // relaxed: a hint (see shed).
-        if (!dry && crowded_.load(std::memory_order_relaxed)) shed(w);
-        yield_cpu_if_due(w, now);
+        w.sample_ns = monotonic_ns();
+        if (!dry && mode_ == Spread::kPacked) shed(w);
       }
       continue;
     }
@@ -407,8 +386,7 @@ void RuntimeImpl::worker_main(Worker& w) noexcept {
     // arrived meanwhile, their tasks are in the local queue now.
     if (reactor_->worker_prepare_park(w.index)) continue;
     park(w);
-    w.cpu_since_ns = monotonic_ns();
-    reactor_->worker_resume(w.index);
+    resumed(w);
   }
   reactor_->worker_exit(w.index);
   if (w.searching) {
@@ -550,7 +528,7 @@ void RuntimeImpl::park(Worker& w) noexcept {
   w.parked.store(true, std::memory_order_relaxed);  // a hint for rescue_stuck
   // acquire: pairs with the release store in unpark_one()/stop_threads().
   while (w.unparked.exchange(0, std::memory_order_acquire) == 0) {
-    w.unparked.wait(0, std::memory_order_relaxed);
+    futex_wait(w.unparked, 0);
   }
   w.parked.store(false, std::memory_order_relaxed);
   w.searching = true;  // unpark_one counted us in num_searching_ (stop_threads too)
@@ -630,13 +608,20 @@ void RuntimeImpl::stop_workers() noexcept {
     for (Worker* w : idle_) {
       num_searching_.fetch_add(1, std::memory_order_relaxed);
       w->unparked.store(1, std::memory_order_release);
-      w->unparked.notify_one();
+      futex_wake_one(w->unparked);
     }
     idle_.clear();
     num_idle_.store(0, std::memory_order_relaxed);
   }
   for (auto& w : workers_) {
-    if (w->thread.joinable()) w->thread.join();
+    if (!w->thread.joinable()) continue;
+    if (w->thread.get_id() == std::this_thread::get_id()) {
+      // Stopped from this worker (std::exit() from a task, ~Runtime): it cannot join itself,
+      // and it never returns to its loop.
+      w->thread.detach();
+      continue;
+    }
+    w->thread.join();
   }
 }
 

@@ -39,8 +39,8 @@
 // issues a seq_cst fence, re-checks every queue, and only then sleeps on its own futex word.
 // A producer publishes its task, fences, and wakes one idle worker unless one is already
 // searching. Either the parker sees the task or the producer sees the parker (Dekker). Work an
-// awake worker will run soon wakes nobody while other processes' threads hold the other CPUs
-// (adaptive spreading: notify_local, shed, rescue_stuck in runtime_impl.cpp).
+// awake worker will run sooner than a wake-up would arrive wakes nobody (spreading: notify_local,
+// worth_waking, rescue_stuck in runtime_impl.cpp).
 // A woken worker is "searching" until it finds work; when the last searcher finds work it wakes
 // another idle worker, so a burst fans out without a thundering herd.
 //
@@ -97,9 +97,15 @@ struct Worker {
   std::uint32_t keeper_seen = 0;
   bool searching = false;  // this worker's thread only
   std::uint32_t tick = 0;  // this worker's thread only
-  // When this worker last gave up its CPU (parked or yielded); see yield_cpu_if_due.
-  std::int64_t cpu_since_ns = 0;  // this worker's thread only
-  std::uint64_t rng = 0;          // this worker's thread only
+  // The cost model's task-time sample (see measure_tasks): when this worker last flushed or
+  // resumed from parking, and its tick then (this worker's thread only).
+  std::int64_t sample_ns = 0;
+  std::uint32_t sample_tick = 0;
+  // When unpark_one released this worker (0: released by shutdown); read by the worker when it
+  // resumes, to measure how long a wake-up takes. relaxed: ordered by the release/acquire
+  // exchange of `unparked`.
+  std::atomic<std::int64_t> unparked_at_ns{0};
+  std::uint64_t rng = 0;  // this worker's thread only
   // The LIFO slot (this worker's thread only; never stolen): the task most recently woken by a
   // task running on this worker, run next. lifo_runs counts consecutive runs taken from it.
   TaskHeader* lifo = nullptr;
@@ -134,7 +140,7 @@ class RuntimeImpl final : public Scheduler {
   void register_suspended(TaskHeader* t) noexcept override;
 
   unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
-  // Adaptive spreading (see notify_local): the completion thread looks for stuck workers every
+  // Spreading (see notify_local): the completion thread looks for stuck workers every
   // kBusyRingCheck while watching() (a wake-up was held back and some worker is awake).
   bool watching() const noexcept { return watch_.load(std::memory_order_seq_cst); }
   // Completion thread: a worker that has not moved on to another task since the last call
@@ -174,11 +180,8 @@ class RuntimeImpl final : public Scheduler {
   };
 
   void worker_main(Worker& w) noexcept;
-  void yield_cpu_if_due(Worker& w, std::int64_t now) noexcept;
   // shed(): moves this worker's LIFO slot, wake batch and local queue to the wake queue.
   void hand_off(Worker& w) noexcept;
-  // See yield_cpu_if_due.
-  static constexpr std::int64_t kYieldNs = 50'000;
   TaskHeader* find_task(Worker& w) noexcept;
   TaskHeader* take_from_inject(Worker& w) noexcept;
   TaskHeader* take_wake(Worker& w) noexcept;
@@ -189,14 +192,22 @@ class RuntimeImpl final : public Scheduler {
   // notify_parked for work this worker (or an awake one) will run soon: held back while every
   // CPU is busy (see the design note in runtime_impl.cpp).
   void notify_local(const Worker& w) noexcept;
-  // An idle CPU is likely: the last few samples of the system's running threads said so
-  // (sample_cpus). Always true with EXECUTOR_SPREAD=eager, and when no sample is recent.
-  bool idle_cpu_likely() const noexcept;
-  // At a worker's flush point: reads /proc/loadavg at most once per kCpuSampleNs.
-  void sample_cpus(std::int64_t now) noexcept;
-  // At a worker's flush point, while the CPUs are crowded (see cpu_share.hpp) and a
-  // lower-numbered worker is awake and making progress: this worker hands its queued tasks to
-  // the wake queue and parks (see the design note).
+  // The spreading policy's cost model: `queued` tasks are worth waking a parked worker for when
+  // running them takes longer than a wake-up does (both measured by this runtime). Always true
+  // with EXECUTOR_SPREAD=eager; with packed, only for a backlog of kBacklog tasks.
+  bool worth_waking(std::size_t queued) const noexcept;
+  // At a worker's flush point: folds the mean run time of the tasks run since the last sample
+  // into task_ns_.
+  void measure_tasks(Worker& w, std::int64_t now) noexcept;
+  // A released worker resumed: folds how long the wake-up took into wake_ns_.
+  void measure_wake(Worker& w, std::int64_t now) noexcept;
+  // After park(): measures the wake-up, restarts the task-time sample, takes the ring back.
+  void resumed(Worker& w) noexcept;
+  // Bounds on one sample of the cost model (see measure_tasks, measure_wake).
+  static constexpr std::int64_t kMaxTaskSampleNs = 100'000;
+  static constexpr std::int64_t kMaxWakeSampleNs = 10'000'000;
+  // EXECUTOR_SPREAD=packed, at a worker's flush point while a lower-numbered worker is awake
+  // and making progress: this worker hands its queued tasks to the wake queue and parks.
   void shed(Worker& w) noexcept;
   // A wake-up was held back: the completion thread must watch for stuck workers.
   void arm_watch() noexcept;
@@ -213,27 +224,19 @@ class RuntimeImpl final : public Scheduler {
   std::atomic<bool> stopping_{false};
   bool stopped_ = false;
 
-  // Adaptive spreading (see notify_local): EXECUTOR_SPREAD=auto (the default: eager when
-  // /proc/loadavg cannot be read), eager (wake an idle worker for every push, as tokio does) or
-  // packed (as if other threads held the other CPUs: spread only when saturated or stuck).
+  // Spreading (see notify_local): EXECUTOR_SPREAD=auto (the default: the cost model), eager
+  // (wake an idle worker for every push, as tokio does) or packed (spread only for a backlog or
+  // a stuck worker; a second awake worker hands its work over and parks).
   enum class Spread { kAuto, kEager, kPacked };
   Spread mode_ = Spread::kAuto;
-  int loadavg_fd_ = -1;
-  unsigned cpus_ = 1;  // online CPUs
-  static constexpr std::int64_t kCpuSampleNs = 1'000'000;
-  // A local queue this long spreads even while the CPUs are busy (notify_local).
+  // A local queue this long spreads in packed mode (notify_local).
   static constexpr std::uint32_t kBacklog = 128;
-  alignas(64) std::atomic<std::int64_t> cpu_sample_ns_{INT64_MIN / 2};
-  std::atomic<bool> cpu_free_{true};
-  std::atomic<bool> crowded_{false};
-  std::atomic<bool> sampling_{false};
-  // The latest samples, one bit each, newest lowest (under sampling_). Free: none of the last
-  // 5 busy (spreading needs an idle CPU to last: a load generator busy 87% of the time is not
-  // running at 13% of the samples); crowded: the last 2 crowded.
-  std::uint32_t cpu_history_ = 0;
-  std::uint32_t crowd_history_ = 0;
-  static constexpr std::uint32_t kFreeSamples = 0b11111;
-  static constexpr std::uint32_t kCrowdedSamples = 0b11;
+  // The cost model's two figures, exponentially weighted means (weight 1/8 per sample) of this
+  // runtime's own measurements: how long a task runs, and how long a parked worker takes from
+  // its release to running. relaxed, written with plain load/store by whichever thread has a
+  // sample: hints, a lost update only drops one sample.
+  alignas(64) std::atomic<std::int64_t> task_ns_{1'000};
+  std::atomic<std::int64_t> wake_ns_{50'000};
   std::atomic<bool> watch_{false};
 
   std::mutex idle_mu_;

@@ -72,6 +72,39 @@ TEST(AdaptiveSpread, EveryModeRunsTasks) {
   }
 }
 
+// Two tasks that each block their worker until the other has started need both workers at
+// once. Their spawns are two short pushes, not worth a wake-up by the cost model (auto) nor a
+// backlog (packed): the completion thread's watch must see the first worker stuck and wake the
+// second, in every mode, every time.
+Task<bool> meet(std::atomic<int>* started) {
+  started->fetch_add(1, std::memory_order_acq_rel);
+  auto give_up = std::chrono::steady_clock::now() + 5s;
+  while (started->load(std::memory_order_acquire) < 2) {
+    if (std::chrono::steady_clock::now() > give_up) co_return false;
+  }
+  co_return true;
+}
+
+Task<bool> meet_twice(std::atomic<int>* started) {
+  JoinHandle<bool> a = executor::spawn(meet, started);
+  JoinHandle<bool> b = executor::spawn(meet, started);
+  bool ra = co_await std::move(a);
+  bool rb = co_await std::move(b);
+  co_return ra&& rb;
+}
+
+TEST(AdaptiveSpread, TasksThatNeedEachOtherRunAtOnceInEveryMode) {
+  for (const char* m : {"auto", "eager", "packed"}) {
+    SpreadMode mode(m);
+    Runtime rt({.workers = 2});
+    for (int round = 0; round < 20; ++round) {
+      std::atomic<int> started{0};
+      bool ok = rt.block_on(meet_twice(&started));
+      ASSERT_TRUE(ok) << m << " round " << round;
+    }
+  }
+}
+
 // The spawner's worker had slack (it just woke up), so its pushes wake nobody: the children
 // run after the parent suspends, on the same thread.
 TEST(AdaptiveSpread, PackedBurstOfSpawnsStaysOnTheSpawningWorker) {

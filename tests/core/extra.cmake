@@ -1,10 +1,13 @@
 # Child-process programs for tests/core/main_test.cpp, and the public-header self-containment check.
-foreach(prog main_exit_code main_grace main_void)
+foreach(prog main_exit_code main_grace main_void print_workers static_exit abandon_rounds)
   add_executable(core_${prog} ${CMAKE_CURRENT_LIST_DIR}/programs/${prog}.cpp)
   target_link_libraries(core_${prog} PRIVATE executor_static executor_warnings)
   add_dependencies(core_main_test core_${prog})
 endforeach()
 target_compile_definitions(core_main_test PRIVATE
+  EXECUTOR_TEST_PROGRAMS="$<TARGET_FILE_DIR:core_main_exit_code>")
+add_dependencies(core_available_cpus_test core_print_workers)
+target_compile_definitions(core_available_cpus_test PRIVATE
   EXECUTOR_TEST_PROGRAMS="$<TARGET_FILE_DIR:core_main_exit_code>")
 
 # Every public C++ header must compile on its own (built as part of `all`, so a header that

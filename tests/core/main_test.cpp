@@ -81,4 +81,44 @@ TEST(Main, BadRuntimeModeIsReportedAndExits70) {
   EXPECT_EQ(r.exit_code, 5);
 }
 
+// Out-of-range worker counts are ignored with one line (the default count is used), not fatal.
+TEST(Main, OutOfRangeWorkerCountIsIgnored) {
+  for (const char* v : {"1025", "0", "-3", "99999999999999999999"}) {
+    ChildRun r =
+        run(std::string("EXECUTOR_WORKERS=") + v + " " + program("core_main_exit_code") + " 5");
+    EXPECT_EQ(r.exit_code, 5) << v << ": " << r.out;
+    EXPECT_THAT(r.out, testing::HasSubstr("ignoring EXECUTOR_WORKERS")) << v;
+  }
+}
+
+// A grace period too long to add to the clock waits (saturated), instead of overflowing into
+// one already past: the cleanup task still gets to finish.
+TEST(Main, HugeGracePeriodSaturates) {
+  for (const char* v : {"9300000000000", "9223372036854775807"}) {
+    ChildRun r =
+        run(std::string("EXECUTOR_GRACE_MS=") + v + " " + program("core_main_grace") + " 300");
+    EXPECT_EQ(r.exit_code, 3) << v;
+    EXPECT_THAT(r.out, testing::HasSubstr("cleanup done")) << v << ": " << r.out;
+  }
+}
+
+// std::exit() from a task while the Runtime has static storage: its destructor runs on the
+// worker that called exit; the process exits with the given status, no "Resource deadlock
+// avoided" abort.
+TEST(Main, StdExitFromATaskWithAStaticRuntime) {
+  for (int i = 0; i < 5; ++i) {
+    ChildRun r = run(program("core_static_exit"));
+    EXPECT_EQ(r.exit_code, 7) << r.out;
+    EXPECT_THAT(r.out, testing::Not(testing::HasSubstr("deadlock")));
+  }
+}
+
+// Runtime::abandon() while detached tasks sleep, yield and spawn, many times: every worker is
+// stopped, none stays parked (the child would hang; `timeout` turns that into status 124).
+TEST(Main, AbandonUnderLoadAlwaysReturns) {
+  ChildRun r = run("timeout 120 " + program("core_abandon_rounds") + " 300");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, testing::HasSubstr("abandoned 300 runtimes"));
+}
+
 }  // namespace

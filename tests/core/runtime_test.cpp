@@ -27,6 +27,28 @@ double process_cpu_seconds() {
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+// The default runtime (executor::spawn outside tasks) is the most recently constructed live
+// one: destroying the newest of two hands the default back to the older, not to none.
+Task<std::thread::id> where() {
+  co_return std::this_thread::get_id();
+}
+
+Task<std::thread::id> join_where(JoinHandle<std::thread::id> h) {
+  co_return co_await std::move(h);
+}
+
+TEST(Runtime, DestroyingTheNewestMakesTheOlderTheDefault) {
+  Runtime older({.workers = 1});
+  std::thread::id older_worker = older.block_on(where());
+  {
+    Runtime newer({.workers = 1});
+    JoinHandle<std::thread::id> h = executor::spawn(where);
+    EXPECT_NE(newer.block_on(join_where(std::move(h))), older_worker);
+  }
+  JoinHandle<std::thread::id> h = executor::spawn(where);
+  EXPECT_EQ(older.block_on(join_where(std::move(h))), older_worker);
+}
+
 TEST(Runtime, IdleRuntimeDoesNotSpin) {
   Runtime rt({.workers = 2});
   rt.block_on([]() -> Task<void> {

@@ -5,6 +5,8 @@
 // Keeps `connections` TCP connections, each with exactly one `size`-byte message in flight:
 // send, wait for the whole echo, check it, send the next. One thread, epoll, non-blocking
 // sockets with TCP_NODELAY: on a 2-core machine it must leave the other core to the server.
+// Every client end lives in this process (tcp_echo_1k, tcp_echo_10k): it raises its
+// RLIMIT_NOFILE to the hard limit and refuses --connections beyond what that allows.
 // Latency is the time from the send to the last byte of the echo (1 us buckets up to 1 s).
 //
 // Bounded: loopback addresses only; at most --seconds (<= 60) after a --warmup (default 0.5 s,
@@ -32,7 +34,7 @@
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "server address (loopback only)");
 ABSL_FLAG(int, port, 0, "server port");
-ABSL_FLAG(int, connections, 50, "concurrent connections (1..1000)");
+ABSL_FLAG(int, connections, 50, "concurrent connections (1..10000)");
 ABSL_FLAG(int, size, 64, "message size in bytes (8..65536)");
 ABSL_FLAG(double, seconds, 5.0, "measured duration in seconds (0 < s <= 60)");
 ABSL_FLAG(double, warmup, 0.5, "unmeasured warm-up before the measurement (0..10 s)");
@@ -130,7 +132,11 @@ int main(int argc, char** argv) {
   if (!bench::loopback_address(host, port, addr, addr_len)) {
     fatal("--host must be a loopback address (127.0.0.0/8, ::1, localhost), --port in 1..65535");
   }
-  if (connections < 1 || connections > 1000) fatal("--connections must be in 1..1000");
+  if (connections < 1 || connections > 10000) fatal("--connections must be in 1..10000");
+  // The epoll descriptor, stdio and a few more besides the connections.
+  if (bench::raise_fd_limit() < static_cast<rlim_t>(connections) + 16) {
+    fatal("RLIMIT_NOFILE's hard limit is too low for --connections (raise it with ulimit -Hn)");
+  }
   if (size < 8 || size > 65536) fatal("--size must be in 8..65536");
   if (!(seconds > 0 && seconds <= 60)) fatal("--seconds must be in (0, 60]");
   if (!(warmup >= 0 && warmup <= 10)) fatal("--warmup must be in [0, 10]");

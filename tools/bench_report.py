@@ -600,6 +600,10 @@ def run_process(argv: list[str], timeout: float, condition: Condition | None = N
         proc.kill()
         proc.communicate()
         raise RunError(f"{' '.join(argv)}: timed out after {timeout:.0f} s")
+    except BaseException:  # Ctrl-C or SIGTERM: the run must not outlive the driver
+        proc.kill()
+        proc.wait()
+        raise
     if proc.returncode != 0:
         tail = "\n".join(err.strip().splitlines()[-5:])
         raise RunError(f"{' '.join(argv)}: exit code {proc.returncode}\n{tail}")
@@ -952,8 +956,8 @@ def conditions_table(results: dict, workloads: list[Workload], conditions: list[
             for impl in impl_names:
                 cells = {c: fmt_value(s["median"].get(impl), m) for c, s in stats.items()}
                 for c, s in stats.items():
-                    if c != "quiet":
-                        cells[c] += f"; {fmt_ratio(s['vs_quiet'].get(impl))}"
+                    if c != "quiet" and impl in s["vs_quiet"]:
+                        cells[c] += f"; {fmt_ratio(s['vs_quiet'][impl])}"
                 lines.append((label, IMPL_TITLES[impl], cells))
             for base in impl_names[1:]:
                 cells = {c: fmt_ratio(s["ratios"].get(base)) for c, s in stats.items()}

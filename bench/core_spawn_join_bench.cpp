@@ -1,6 +1,6 @@
 // Workload `spawn_join` (../shared/BENCHMARKS.md): one task spawns 1,000,000 trivial tasks
 // (each returns an int), then awaits every handle; `spawn_join_batched` does the same in
-// batches of 1,000 (spawn 1,000, await those 1,000, repeat). 2 worker threads.
+// batches of 1,000 (spawn 1,000, await those 1,000, repeat). 2 worker threads (bench::workers()).
 //
 // The baseline is bench/baselines/asio_workloads.cpp (same workload names).
 #include <executor/executor.hpp>
@@ -44,7 +44,7 @@ executor::Task<std::int64_t> spawn_join_in_batches() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  executor::Runtime rt({.workers = 2});
+  executor::Runtime rt({.workers = bench::workers()});
   return bench::run_main(
       argc, argv, "executor",
       {

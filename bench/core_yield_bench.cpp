@@ -1,5 +1,5 @@
 // Workload `yield` (../shared/BENCHMARKS.md): 1,000 tasks each call executor::yield_now()
-// 1,000 times; the figure is yields per second. 2 worker threads.
+// 1,000 times; the figure is yields per second. 2 worker threads (bench::workers()).
 //
 // The baseline is bench/baselines/asio_workloads.cpp (same workload name).
 #include <executor/executor.hpp>
@@ -35,7 +35,7 @@ executor::Task<std::int64_t> yield_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  executor::Runtime rt({.workers = 2});
+  executor::Runtime rt({.workers = bench::workers()});
   return bench::run_main(argc, argv, "executor",
                          {
                              {"yield", std::int64_t{kTasks} * kYields, 3,

@@ -4,6 +4,8 @@
 #   echo_server_executor   executor's tcp_echo server (2 workers, one task per connection)
 #   loadgen                the tcp_echo load generator (used against every echo server)
 #   connect_storm          an accept burst against an echo server (one connection after another)
+#   idle_connections       the idle_connections client (server RSS per idle connection)
+#   cpu_hog                the busy neighbour of the driver's `hog` condition (one per CPU)
 #   baseline_uring_bench   raw single-thread liburing: io_nop, file_read
 #   baseline_uring_echo_server  raw single-thread liburing tcp_echo server
 #   baseline_asio_bench    Boost.Asio (io_uring backend, C++20 coroutines, 2 threads):
@@ -66,6 +68,13 @@ target_link_libraries(loadgen PRIVATE absl::flags absl::flags_parse absl::flags_
 # An accept burst against any of the echo servers (multishot vs single-shot accept).
 executor_add_bench_program(connect_storm ${CMAKE_CURRENT_SOURCE_DIR}/loadgen/connect_storm.cpp)
 target_link_libraries(connect_storm PRIVATE absl::flags absl::flags_parse)
+
+# idle_connections: 10,000 connections kept open against an echo server, its RSS read from /proc.
+executor_add_bench_program(idle_connections ${CMAKE_CURRENT_SOURCE_DIR}/loadgen/idle_connections.cpp)
+target_link_libraries(idle_connections PRIVATE absl::flags absl::flags_parse)
+
+# The `hog` condition's spinner (bench/programs/cpu_hog.cpp): no library, no dependencies.
+executor_add_bench_program(cpu_hog ${CMAKE_CURRENT_SOURCE_DIR}/programs/cpu_hog.cpp)
 
 executor_add_bench_program(baseline_uring_echo_server
   ${CMAKE_CURRENT_SOURCE_DIR}/baselines/uring_echo_server.cpp)

@@ -1,6 +1,6 @@
 // Workload `file_read` (../shared/BENCHMARKS.md): random 4 KiB reads from a 256 MiB file in the
-// page cache, 32 in flight, through executor::io::File, 2 worker threads; 256,000 reads per
-// timed iteration (bench::kReadsPerIteration, scaled by --ops_fraction).
+// page cache, 32 in flight, through executor::io::File, 2 worker threads (bench::workers());
+// 256,000 reads per timed iteration (bench::kReadsPerIteration, scaled by --ops_fraction).
 //
 // 32 tasks ("streams"), each owning one 4 KiB io::Buffer and awaiting one read_at at a time,
 // 8,000 reads each; stream s reads the offsets bench::Offsets(s + 1) yields (common/
@@ -51,7 +51,7 @@ Task<std::int64_t> file_reads(io::File* f, std::int64_t reads) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Runtime rt({.workers = 2});
+  Runtime rt({.workers = bench::workers()});
   io::File file;  // opened (and the data file created) on first use only
   return bench::run_main(
       argc, argv, "executor",

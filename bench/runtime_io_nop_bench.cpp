@@ -1,7 +1,7 @@
 // Workload `io_nop` (../shared/BENCHMARKS.md): io_uring NOPs submitted and completed through the
 // runtime, 32 in flight: 32 tasks each await NOPs one after another (every NOP goes worker ->
-// completion thread -> ring -> completion thread -> worker). 2 worker threads. 256,000 NOPs per
-// timed iteration (scaled by --ops_fraction).
+// completion thread -> ring -> completion thread -> worker). 2 worker threads (bench::workers()).
+// 256,000 NOPs per timed iteration (scaled by --ops_fraction).
 //
 // The baseline is the raw single-thread liburing loop in bench/baselines/uring_workloads.cpp.
 #include <executor/executor.hpp>
@@ -38,7 +38,7 @@ executor::Task<std::int64_t> nops(std::int64_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  executor::Runtime rt({.workers = 2});
+  executor::Runtime rt({.workers = bench::workers()});
   return bench::run_main(argc, argv, "executor",
                          {
                              {"io_nop", kOps, 3,

@@ -1,5 +1,6 @@
 // Workload `mutex` (../shared/BENCHMARKS.md): 8 tasks each lock an async mutex and increment a
-// shared counter 100,000 times; the figure is lock operations per second. 2 worker threads.
+// shared counter 100,000 times; the figure is lock operations per second. 2 worker threads
+// (bench::workers()).
 //
 // Extra workload `mutex_uncontended`: one task, 1,000,000 lock/unlock pairs (the fast path).
 //
@@ -45,7 +46,7 @@ Task<std::int64_t> uncontended(int n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  executor::Runtime rt({.workers = 2});
+  executor::Runtime rt({.workers = bench::workers()});
   const std::int64_t n = std::int64_t{kTasks} * kPerTask;
   return bench::run_main(argc, argv, "executor",
                          {

@@ -1,6 +1,6 @@
 // Workload `ping_pong` (../shared/BENCHMARKS.md): two tasks pass a value back and forth over a
-// pair of channels 1,000,000 times; the figure is round trips per second. 2 worker threads,
-// bounded mpsc channels of capacity 1.
+// pair of channels 1,000,000 times; the figure is round trips per second. 2 worker threads
+// (bench::workers()), bounded mpsc channels of capacity 1.
 //
 // Extra workload `ping_pong_handoff`: the same over a pair of Handoffs (storage-free
 // rendezvous; single-threaded by design, so on a 1-worker runtime).
@@ -73,7 +73,7 @@ Task<std::int64_t> handoff_ping(std::int64_t n) {
 
 int main(int argc, char** argv) {
   executor::Runtime one({.workers = 1});
-  executor::Runtime rt({.workers = 2});
+  executor::Runtime rt({.workers = bench::workers()});
   return bench::run_main(
       argc, argv, "executor",
       {

@@ -1,6 +1,6 @@
-// The Boost.Asio baseline's runtime: one io_context run by 2 threads, io_uring as its backend
-// (BOOST_ASIO_HAS_IO_URING + BOOST_ASIO_DISABLE_EPOLL, set by bench/extra.cmake), C++20
-// coroutines (asio::awaitable). This is what a C++ user would pick instead of executor.
+// The Boost.Asio baseline's runtime: one io_context run by 2 threads (bench::workers()), io_uring
+// as its backend (BOOST_ASIO_HAS_IO_URING + BOOST_ASIO_DISABLE_EPOLL, set by bench/extra.cmake),
+// C++20 coroutines (asio::awaitable). This is what a C++ user would pick instead of executor.
 #pragma once
 
 #include <boost/asio.hpp>
@@ -12,6 +12,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "common/workers.hpp"
 
 namespace bench::asio_baseline {
 

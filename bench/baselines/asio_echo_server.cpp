@@ -1,12 +1,13 @@
 // Boost.Asio tcp_echo server (../shared/BENCHMARKS.md): the baseline a C++ user would write
 // instead of executor's (bench/programs/echo_server_executor.cpp). One io_context run by 2
-// threads with io_uring as its backend (bench/extra.cmake), C++20 coroutines.
+// threads (bench::workers()) with io_uring as its backend (bench/extra.cmake), C++20 coroutines.
 //
 //   baseline_asio_echo_server --port=7000 [--host=127.0.0.1]
 //
 // One accept loop; one coroutine per connection that reads into a 4 KiB buffer and writes back
 // what arrived (asio::async_write loops on short writes); TCP_NODELAY on every accepted socket.
-// Errors are taken as values (as_tuple), not exceptions. Runs until killed (SIGTERM).
+// Errors are taken as values (as_tuple), not exceptions. Raises RLIMIT_NOFILE to the hard limit
+// (tcp_echo_10k). Runs until killed (SIGTERM).
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -67,8 +68,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--host must be a loopback address and --port in 1..65535\n");
     return 2;
   }
-  constexpr int kThreads = 2;
-  asio::io_context ctx(kThreads);
+  bench::raise_fd_limit();
+  const int threads = static_cast<int>(bench::workers());
+  asio::io_context ctx(threads);
   boost::system::error_code ec;
   tcp::endpoint ep(asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec),
                    static_cast<unsigned short>(port));
@@ -86,9 +88,9 @@ int main(int argc, char** argv) {
   }
   acceptor.listen(1024);
   asio::co_spawn(ctx, accept_loop(acceptor), asio::detached);
-  std::vector<std::thread> threads;
-  for (int i = 1; i < kThreads; ++i) threads.emplace_back([&ctx] { ctx.run(); });
+  std::vector<std::thread> runners;
+  for (int i = 1; i < threads; ++i) runners.emplace_back([&ctx] { ctx.run(); });
   ctx.run();
-  for (auto& t : threads) t.join();
+  for (auto& t : runners) t.join();
   return 0;
 }

@@ -54,7 +54,7 @@ asio::awaitable<Overshoot> sleep_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Pool pool(2);
+  Pool pool(static_cast<int>(bench::workers()));
   return bench::timers_main(argc, argv, "asio", kTasks, [&] {
     auto start = Clock::now();
     Overshoot o = pool.block_on(sleep_all());

@@ -200,7 +200,7 @@ asio::awaitable<std::int64_t> file_reads(std::vector<asio::random_access_file>& 
 }  // namespace
 
 int main(int argc, char** argv) {
-  Pool pool(2);
+  Pool pool(static_cast<int>(bench::workers()));
   std::vector<asio::random_access_file> files;  // opened on first use only
   return bench::run_main(
       argc, argv, "asio",

@@ -4,8 +4,8 @@
 //
 // Multishot accept; per connection one buffer and one operation in flight: recv, then send what
 // arrived (looping on short sends), then recv again. The ring uses SINGLE_ISSUER|DEFER_TASKRUN
-// (the fastest setup for a single-threaded ring) when the kernel has them. Runs until killed
-// (the bench driver sends SIGTERM).
+// (the fastest setup for a single-threaded ring) when the kernel has them. Raises RLIMIT_NOFILE
+// to the hard limit (tcp_echo_10k). Runs until killed (the bench driver sends SIGTERM).
 #include <liburing.h>
 
 #include <cerrno>
@@ -78,6 +78,7 @@ void close_conn(Conn* c) {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  bench::raise_fd_limit();
   int listen_fd = bench::listen_loopback(absl::GetFlag(FLAGS_host), absl::GetFlag(FLAGS_port));
 
   io_uring ring;

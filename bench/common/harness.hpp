@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "rss.hpp"
+#include "workers.hpp"
 
 namespace bench {
 

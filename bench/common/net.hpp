@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -61,6 +62,18 @@ inline int listen_loopback(const std::string& host, int port) {
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) < 0) die("bind");
   if (::listen(fd, 1024) < 0) die("listen");
   return fd;
+}
+
+// Raises this process's soft RLIMIT_NOFILE to its hard limit (tcp_echo_10k and idle_connections
+// keep 10,000 sockets open in one process); returns the soft limit now in force.
+inline rlim_t raise_fd_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) die("getrlimit(RLIMIT_NOFILE)");
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) die("setrlimit(RLIMIT_NOFILE)");
+  }
+  return lim.rlim_cur;
 }
 
 inline void set_nodelay(int fd) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "rss.hpp"
+#include "workers.hpp"
 
 namespace bench {
 

@@ -5,7 +5,10 @@
 // Keeps `connections` TCP connections, each with exactly one `size`-byte message in flight:
 // send, wait for the whole echo, check it, send the next. One thread, epoll, non-blocking
 // sockets with TCP_NODELAY: on a 2-core machine it must leave the other core to the server.
-// Latency is the time from the send to the last byte of the echo (1 us buckets up to 1 s).
+// Every client end lives in this process (tcp_echo_1k, tcp_echo_10k): it raises its
+// RLIMIT_NOFILE to the hard limit and refuses --connections beyond what that allows.
+// Latency is the time from the send to the last byte of the echo (1 us buckets up to 1 s, then
+// 1 ms buckets up to 60 s: with 10,000 connections a round trip takes about a second).
 //
 // Bounded: loopback addresses only; at most --seconds (<= 60) after a --warmup (default 0.5 s,
 // not measured) and at most --max_messages; exits with an error if the server stops echoing
@@ -32,7 +35,7 @@
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "server address (loopback only)");
 ABSL_FLAG(int, port, 0, "server port");
-ABSL_FLAG(int, connections, 50, "concurrent connections (1..1000)");
+ABSL_FLAG(int, connections, 50, "concurrent connections (1..10000)");
 ABSL_FLAG(int, size, 64, "message size in bytes (8..65536)");
 ABSL_FLAG(double, seconds, 5.0, "measured duration in seconds (0 < s <= 60)");
 ABSL_FLAG(double, warmup, 0.5, "unmeasured warm-up before the measurement (0..10 s)");
@@ -42,7 +45,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kBuckets = 1'000'000;  // 1 us each: up to 1 s; beyond goes to the last
+constexpr std::int64_t kFineUs = 1'000'000;         // 1 us buckets below 1 s
+constexpr std::int64_t kCoarseUs = 1'000;           // then 1 ms buckets
+constexpr std::size_t kBuckets = kFineUs + 59'000;  // up to 60 s; beyond goes to the last
 
 struct Conn {
   int fd = -1;
@@ -73,7 +78,8 @@ class Histogram {
   Histogram() : buckets_(kBuckets, 0) {}
   void add(std::int64_t ns) {
     std::int64_t us = ns / 1000;
-    buckets_[static_cast<std::size_t>(std::min<std::int64_t>(us, kBuckets - 1))]++;
+    std::int64_t index = us < kFineUs ? us : kFineUs + (us - kFineUs) / kCoarseUs;
+    buckets_[static_cast<std::size_t>(std::min<std::int64_t>(index, kBuckets - 1))]++;
     max_ns_ = std::max(max_ns_, ns);
     ++count_;
   }
@@ -83,13 +89,18 @@ class Histogram {
     std::uint64_t seen = 0;
     for (std::size_t i = 0; i < buckets_.size(); ++i) {
       seen += buckets_[i];
-      if (seen > rank) return static_cast<double>(i) + 0.5;  // bucket midpoint
+      if (seen > rank) return midpoint_us(static_cast<std::int64_t>(i));
     }
-    return static_cast<double>(kBuckets);
+    return midpoint_us(static_cast<std::int64_t>(kBuckets) - 1);
   }
   double max_us() const { return static_cast<double>(max_ns_) / 1e3; }
 
  private:
+  static double midpoint_us(std::int64_t index) {
+    if (index < kFineUs) return static_cast<double>(index) + 0.5;
+    return static_cast<double>(kFineUs + (index - kFineUs) * kCoarseUs) + kCoarseUs / 2.0;
+  }
+
   std::vector<std::uint32_t> buckets_;
   std::int64_t max_ns_ = 0;
   std::uint64_t count_ = 0;
@@ -130,7 +141,11 @@ int main(int argc, char** argv) {
   if (!bench::loopback_address(host, port, addr, addr_len)) {
     fatal("--host must be a loopback address (127.0.0.0/8, ::1, localhost), --port in 1..65535");
   }
-  if (connections < 1 || connections > 1000) fatal("--connections must be in 1..1000");
+  if (connections < 1 || connections > 10000) fatal("--connections must be in 1..10000");
+  // The epoll descriptor, stdio and a few more besides the connections.
+  if (bench::raise_fd_limit() < static_cast<rlim_t>(connections) + 16) {
+    fatal("RLIMIT_NOFILE's hard limit is too low for --connections (raise it with ulimit -Hn)");
+  }
   if (size < 8 || size > 65536) fatal("--size must be in 8..65536");
   if (!(seconds > 0 && seconds <= 60)) fatal("--seconds must be in (0, 60]");
   if (!(warmup >= 0 && warmup <= 10)) fatal("--warmup must be in [0, 10]");

@@ -1,6 +1,6 @@
 // Workload `timers` (../shared/BENCHMARKS.md): 100,000 tasks each sleep 10 ms at once.
 // Figures: wall time (ideal: 10 ms plus the time to spawn and join), peak RSS, mean overshoot.
-// 2 worker threads. The baseline is bench/baselines/asio_timers.cpp.
+// 2 worker threads (bench::workers()). The baseline is bench/baselines/asio_timers.cpp.
 #include <executor/executor.hpp>
 
 #include <algorithm>
@@ -44,7 +44,7 @@ executor::Task<Overshoot> sleep_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  executor::Runtime rt({.workers = 2});
+  executor::Runtime rt({.workers = bench::workers()});
   return bench::timers_main(argc, argv, "executor", kTasks, [&] {
     auto start = Clock::now();
     Overshoot o = rt.block_on(sleep_all());

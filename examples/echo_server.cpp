@@ -1,4 +1,4 @@
-// A TCP echo server: one task per connection, stops cleanly on SIGTERM or SIGINT.
+// A TCP echo server: one task per connection (in a JoinSet), stops cleanly on SIGTERM or SIGINT.
 //
 //   echo_server [ADDRESS:PORT]        default 127.0.0.1:7000; port 0 picks a free port
 //
@@ -9,13 +9,14 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include <executor/cancellation_token.hpp>
 #include <executor/executor.hpp>
 #include <executor/io/io.hpp>
+#include <executor/join_set.hpp>
 #include <executor/signals.hpp>
 
 using namespace executor;
@@ -62,7 +63,8 @@ Task<int> app(int argc, char** argv) {
   std::printf("listening on %s\n", listener->local_address().to_string().c_str());
   std::fflush(stdout);
 
-  std::vector<JoinHandle<void>> connections;
+  // The connections' tasks. Should app() leave early, the set's destructor aborts them.
+  JoinSet<void> connections;
   for (;;) {
     absl::StatusOr<io::TcpStream> conn = co_await listener->accept().cancel_on(stop);
     if (absl::IsCancelled(conn.status())) break;  // SIGTERM/SIGINT
@@ -70,11 +72,15 @@ Task<int> app(int argc, char** argv) {
       std::fprintf(stderr, "echo_server: %s\n", conn.status().ToString().c_str());
       continue;  // e.g. EMFILE: keep serving the others
     }
-    connections.push_back(spawn(serve, std::move(*conn), stop));
-    // Forget connections that are done, so a long-running server does not grow.
-    std::erase_if(connections, [](JoinHandle<void>& h) { return h.is_finished(); });
+    connections.spawn(serve, std::move(*conn), stop);
+    // Forget connections that are done (O(1) each), so a long-running server does not grow.
+    while (connections.try_join_next()) {
+    }
   }
-  for (JoinHandle<void>& h : connections) co_await std::move(h);
+  // `stop` has told every connection to finish: wait for them.
+  // (A declaration as the condition: see the GCC 12 HACK in task.hpp.)
+  while (std::optional<Joined<void>> done = co_await connections.join_next()) {
+  }
   std::printf("stopped\n");
   co_return 0;
 }

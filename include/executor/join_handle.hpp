@@ -3,8 +3,18 @@
 // `co_await handle.join()` (or `co_await std::move(handle)`) waits for the task to finish and
 // yields its result, or rethrows the exception it threw. A handle can be joined once.
 //
-// Dropping a handle (or calling detach()) never cancels the task: a spawned task always runs to
-// completion. If a task nobody joins throws, the exception is logged to stderr with the task id.
+// Dropping a handle (or calling detach()) never cancels the task: a spawned task runs to
+// completion unless someone calls abort() on its handle. If a task nobody joins throws, the
+// exception is logged to stderr with the task id.
+//
+// abort() is the one way to stop a single spawned task from outside: the task's frame is
+// destroyed by a worker at its current suspension point (never while it runs; a task busy in a
+// long synchronous slice is stopped when it next suspends), the way executor::timeout cancels its
+// child. Every awaiter of this library unlinks itself and RAII objects in the frame run their
+// destructors, but code after the suspension point does not run: a task that must finish what it
+// started (a two-step update protected only by running to the end) should be told to stop with a
+// CancellationToken instead, and finish on its own terms. To stop a whole group, see
+// <executor/join_set.hpp>.
 //
 // Thread safety: a handle is owned by one thread at a time (move it freely); is_finished() may
 // race with the task's completion. Memory ordering: everything the task wrote happens-before the
@@ -135,6 +145,14 @@ class [[nodiscard]] JoinHandle {
   }
   JoinAwaiter operator co_await() && noexcept {
     return join();
+  }
+
+  // Asks the task to stop (see the header comment). Returns at once; join() then yields the
+  // task's result if it finished first, or throws executor::TaskCancelled. Calling it again, on
+  // a finished task or on an empty handle does nothing. The handle may be dropped afterwards:
+  // the abort still happens.
+  void abort() noexcept {
+    if (cell_ != nullptr) detail::abort_task(cell_);
   }
 
   // For combinators in this library: request that the task be cancelled (its frame destroyed by

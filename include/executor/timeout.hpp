@@ -15,6 +15,12 @@
 // delays that until it next suspends. Any awaitable works; a non-Task awaitable must be movable (it
 // is moved into the child).
 //
+// An awaiter that has `.deadline(t)` itself (every io operation, Acceptor::accept,
+// Receiver::next, the BufReader/BufWriter/framing calls) is not run as a child: timeout(d, op) is
+// `std::move(op).timeout(d)` — one behaviour for both spellings. It yields the op's own result
+// type (absl::StatusOr<std::size_t> for a recv, with kDeadlineExceeded from the op), and a
+// timed-out read leaves its buffer as it was (a destroyed one would take the storage with it).
+//
 // Cancellation: destroying the awaiting coroutine while suspended withdraws the timer and the
 // completion registration; the child task then runs to completion on its own (detached).
 // Memory: one task cell (and a wrapper frame for non-Task awaitables) per call.
@@ -28,6 +34,7 @@
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
 
+#include <executor/detail/bounded_await.hpp>
 #include <executor/detail/race.hpp>
 #include <executor/detail/task_header.hpp>
 #include <executor/detail/timer_node.hpp>
@@ -86,10 +93,30 @@ auto timeout(std::chrono::duration<Rep, Period> d, Task<T> task) {
                                std::move(task));
 }
 
+// An awaiter with its own deadline (detail::DeadlineBounded: every io operation, Acceptor::accept,
+// Receiver::next, the BufReader/BufWriter/framing calls): the same as `std::move(op).deadline(t)`,
+// keeping an earlier deadline the op already has. It yields what the op yields (kDeadlineExceeded
+// from the op when the deadline passes first) and loses what a timed-out op loses: nothing, a
+// read's buffer comes back as it was.
+template <class A>
+requires detail::DeadlineBounded<A> A timeout_until(Clock::time_point deadline, A awaitable) {
+  Clock::time_point own = awaitable.bound_deadline();
+  if (own != Clock::time_point{} && own < deadline) return awaitable;
+  return std::move(awaitable).deadline(deadline);
+}
+
+template <class Rep, class Period, class A>
+requires detail::DeadlineBounded<A> A timeout(std::chrono::duration<Rep, Period> d, A awaitable) {
+  auto now = Clock::now();
+  Clock::time_point t = d.count() > 0 ? now + std::chrono::ceil<Clock::duration>(d) : now;
+  return executor::timeout_until(t, std::move(awaitable));
+}
+
 // Any other awaitable with an await_resume() (moved into a child task).
 template <class Rep, class Period, class A>
-requires(!detail::is_task_v<std::decay_t<A>>) auto timeout(std::chrono::duration<Rep, Period> d,
-                                                           A awaitable) {
+requires(!detail::is_task_v<std::decay_t<A>> &&
+         !detail::DeadlineBounded<A>) auto timeout(std::chrono::duration<Rep, Period> d,
+                                                   A awaitable) {
   return timeout(d, detail::await_in_task(std::move(awaitable)));
 }
 

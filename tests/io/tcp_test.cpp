@@ -235,6 +235,17 @@ Task<void> timeouts() {
   absl::StatusOr<std::size_t> r = co_await s->recv(in).timeout(20ms);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
   EXPECT_EQ(in.view(), "kept");
+  // executor::timeout on the operation is the same: the op's deadline, the buffer kept.
+  absl::StatusOr<std::size_t> rt = co_await executor::timeout(20ms, s->recv(in));
+  EXPECT_EQ(rt.status().code(), absl::StatusCode::kDeadlineExceeded) << rt.status();
+  EXPECT_EQ(error_info(rt.status())->error_number, ETIMEDOUT);
+  EXPECT_EQ(in.view(), "kept");
+  // An earlier deadline the op already has wins.
+  auto t1 = std::chrono::steady_clock::now();
+  absl::StatusOr<std::size_t> re = co_await executor::timeout(10s, s->recv(in).timeout(20ms));
+  EXPECT_EQ(re.status().code(), absl::StatusCode::kDeadlineExceeded) << re.status();
+  EXPECT_LT(std::chrono::steady_clock::now() - t1, 5s);
+  EXPECT_EQ(in.view(), "kept");
   // The stream still works afterwards, and a timeout that does not fire changes nothing.
   Buffer out = Buffer::copy_of("late data");
   EXPECT_TRUE((co_await c->send_all(out)).ok());
@@ -261,6 +272,12 @@ Task<void> connect_n(SocketAddress addr, int n) {
   }
 }
 
+// An accept in a task of its own: executor::timeout cancels it by destroying the task's frame
+// (an accept op given to executor::timeout directly would get a deadline instead).
+Task<absl::StatusOr<TcpStream>> accept_once(TcpListener* l) {
+  co_return co_await l->accept();
+}
+
 Task<int> accept_races(int n) {
   absl::StatusOr<TcpListener> l = TcpListener::bind(SocketAddress::ipv4_loopback(0));
   JoinHandle<void> clients = spawn(connect_n, l->local_address(), n);
@@ -271,7 +288,7 @@ Task<int> accept_races(int n) {
     // Cancel the accept at varying points: destroying the child task (executor::timeout) or a
     // per-operation deadline. A connection accepted after the cancel must be closed.
     if (i % 2 == 0) {
-      auto r = co_await executor::timeout(std::chrono::microseconds(i % 40), l->accept());
+      auto r = co_await executor::timeout(std::chrono::microseconds(i % 40), accept_once(&*l));
       if (r.ok() && r->ok()) ++accepted;
     } else {
       auto r = co_await l->accept().timeout(std::chrono::microseconds(i % 40));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <concepts>
 #include <optional>
 #include <utility>
 
@@ -38,6 +39,9 @@ class BoundedAwait {
     return static_cast<D&&>(*this);
   }
 
+  // The deadline set so far (the epoch: none). executor::timeout keeps the earlier of two.
+  std::chrono::steady_clock::time_point bound_deadline() const noexcept { return deadline_; }
+
  protected:
   BoundedAwait() noexcept = default;
   BoundedAwait(BoundedAwait&& o) noexcept  // only before it is awaited
@@ -51,5 +55,10 @@ class BoundedAwait {
   std::chrono::steady_clock::time_point deadline_{};  // none: the epoch
   std::optional<CancellationToken> token_;
 };
+
+// An awaiter with these builders (io operations, multishot next results, buffered stream calls):
+// executor::timeout bounds it with its own deadline instead of running it as a child task.
+template <class A>
+concept DeadlineBounded = std::derived_from<A, BoundedAwait<A>> && std::move_constructible<A>;
 
 }  // namespace executor::detail

@@ -111,6 +111,9 @@ class RecvOperation {
   using result_type = Result<T, RecvError>;
 
   explicit RecvOperation(detail::State<T>* s) noexcept : s_(s) {}
+  // Movable until awaited, so executor::timeout, when_any and run_until_cancelled can move it
+  // into their child task; once suspended it never moves (it lives in the awaiting frame).
+  RecvOperation(RecvOperation&& o) noexcept : s_(o.s_) {}
   RecvOperation(const RecvOperation&) = delete;
   RecvOperation& operator=(const RecvOperation&) = delete;
   ~RecvOperation() {

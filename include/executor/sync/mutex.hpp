@@ -290,6 +290,9 @@ class Mutex {
   class LockOperation : private detail::MutexWaiter {
    public:
     explicit LockOperation(Mutex* m) noexcept : m_(m) {}
+    // Movable until awaited, so executor::timeout, when_any and run_until_cancelled can move it
+    // into their child task; once suspended it never moves (it lives in the awaiting frame).
+    LockOperation(LockOperation&& o) noexcept : detail::MutexWaiter(), m_(o.m_) {}
     LockOperation(const LockOperation&) = delete;
     LockOperation& operator=(const LockOperation&) = delete;
     ~LockOperation() {

@@ -56,6 +56,9 @@ class Notify {
   class NotifiedOperation : private Waiter {
    public:
     explicit NotifiedOperation(Notify* n) noexcept : n_(n) {}
+    // Movable until awaited, so executor::timeout, when_any and run_until_cancelled can move it
+    // into their child task; once suspended it never moves (it lives in the awaiting frame).
+    NotifiedOperation(NotifiedOperation&& o) noexcept : Waiter(), n_(o.n_) {}
     NotifiedOperation(const NotifiedOperation&) = delete;
     NotifiedOperation& operator=(const NotifiedOperation&) = delete;
     ~NotifiedOperation() {

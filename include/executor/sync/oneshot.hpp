@@ -41,6 +41,9 @@ class Receiver {
   // Waits for the value: Result<T, RecvError>.
   multishot::RecvOperation<T> operator co_await() & noexcept { return rx_.recv(); }
   multishot::RecvOperation<T> operator co_await() && noexcept { return rx_.recv(); }
+  // The same wait as an awaiter of its own, for the combinators:
+  // `co_await executor::timeout(1s, rx.recv())` keeps the Receiver (and a value sent later).
+  [[nodiscard]] multishot::RecvOperation<T> recv() noexcept { return rx_.recv(); }
   // The value if it was already sent; kEmpty or kClosed otherwise.
   Result<T, TryRecvError> try_recv() { return rx_.try_recv(); }
 

@@ -159,6 +159,9 @@ class [[nodiscard]] SemaphorePermit {
 class AcquireOperation : private detail::SemaphoreWaiter {
  public:
   AcquireOperation(detail::SemaphoreCore* s, std::uint32_t n) noexcept : s_(s), n_(n) {}
+  // Movable until awaited, so executor::timeout, when_any and run_until_cancelled can move it
+  // into their child task; once suspended it never moves (it lives in the awaiting frame).
+  AcquireOperation(AcquireOperation&& o) noexcept : detail::SemaphoreWaiter(), s_(o.s_), n_(o.n_) {}
   AcquireOperation(const AcquireOperation&) = delete;
   AcquireOperation& operator=(const AcquireOperation&) = delete;
   ~AcquireOperation() {

@@ -278,5 +278,58 @@ TEST(File, DestroyedFilesCloseAsynchronously) {
   EXPECT_EQ(settle_fds(before), before);
 }
 
+// Reads and writes at the current position on a pipe: a read waits for data, honours
+// .timeout() and cancellation (a read cancelled while waiting takes nothing), sees end of file;
+// a write to a full pipe waits for room. On both backends (the epoll fallback waits by readiness).
+Task<void> pipe_io(int rfd, int wfd) {
+  absl::StatusOr<File> r = File::adopt(rfd);
+  absl::StatusOr<File> w = File::adopt(wfd);
+  EXPECT_TRUE(r.ok() && w.ok());
+  Buffer in(64);
+  auto t0 = std::chrono::steady_clock::now();
+  absl::StatusOr<std::size_t> n = co_await r->read(in).timeout(100ms);
+  EXPECT_EQ(n.status().code(), absl::StatusCode::kDeadlineExceeded) << n.status();
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 90ms);
+  Buffer lost(64);  // stays with the cancelled operation (see operation.hpp)
+  auto timed = co_await executor::timeout(20ms, r->read(lost));
+  EXPECT_FALSE(timed.ok());  // the read was cancelled while waiting
+  Buffer out = Buffer::copy_of("hello");
+  n = co_await w->write(out);
+  EXPECT_TRUE(n.ok()) << n.status();
+  n = co_await r->read(in).timeout(5s);  // the cancelled reads took nothing
+  EXPECT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(in.view(), "hello");
+  // A full pipe: a write waits for room (and times out while there is none).
+  std::string big(1 << 20, 'x');
+  std::size_t written = 0;
+  for (;;) {
+    Buffer chunk = Buffer::copy_of(big);
+    absl::StatusOr<std::size_t> k = co_await w->write(chunk).timeout(100ms);
+    if (!k.ok()) {
+      EXPECT_EQ(k.status().code(), absl::StatusCode::kDeadlineExceeded) << k.status();
+      break;
+    }
+    written += *k;
+  }
+  EXPECT_GT(written, 0u);
+  EXPECT_TRUE((co_await w->close()).ok());
+  std::size_t drained = 0;
+  for (;;) {
+    Buffer chunk(1 << 16);
+    absl::StatusOr<std::size_t> k = co_await r->read(chunk).timeout(5s);
+    EXPECT_TRUE(k.ok()) << k.status();
+    if (!k.ok() || *k == 0) break;  // end of file once the writer is closed
+    drained += *k;
+  }
+  EXPECT_EQ(drained, written);
+}
+
+TEST(File, PipeReadsAndWritesWaitAndHonourTimeouts) {
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  Runtime rt({.workers = 2});
+  rt.block_on(pipe_io(p[0], p[1]));
+}
+
 }  // namespace
 }  // namespace executor::io

@@ -9,7 +9,8 @@
 // Every operation is an io::IoOperation: `.timeout(d)` bounds it, destroying the awaiting
 // coroutine cancels it safely (see <executor/io/operation.hpp>). On io_uring, file ops run in
 // the kernel (page-cache hits complete inline, misses on io_uring's workers); on the epoll
-// fallback they run on a small blocking thread pool. Either way no worker thread blocks.
+// fallback they run on a small blocking thread pool, except read()/write() on pipes, FIFOs and
+// eventfds, which wait by readiness there as sockets do. Either way no worker thread blocks.
 //
 // Ownership: File owns its descriptor. Destroying a File closes it without blocking the worker
 // (the close is handed to the completion thread); operations still in flight keep the

@@ -170,6 +170,9 @@ bool TransferOperation::is_read() const noexcept {
 
 std::optional<absl::StatusOr<std::size_t>> TransferOperation::check() {
   if (fd_ == nullptr) return detail::io_error(EBADF, name_);
+  if (positional_ && off_ > static_cast<std::uint64_t>(INT64_MAX)) {
+    return detail::io_invalid(name_, "offset above INT64_MAX");
+  }
   if (is_read()) {
     if (buf_->spare() == 0) {
       return detail::io_invalid(name_,

@@ -51,10 +51,14 @@ absl::StatusOr<File> File::adopt(int fd) {
 }
 
 TransferOperation File::read_at(Buffer& buf, std::uint64_t offset) {
-  return TransferOperation(fd_, buf, detail::IoOpcode::kRead, offset, 0, "read");
+  TransferOperation op(fd_, buf, detail::IoOpcode::kRead, offset, 0, "read");
+  op.positional_ = true;
+  return op;
 }
 TransferOperation File::write_at(Buffer& buf, std::uint64_t offset) {
-  return TransferOperation(fd_, buf, detail::IoOpcode::kWrite, offset, 0, "write");
+  TransferOperation op(fd_, buf, detail::IoOpcode::kWrite, offset, 0, "write");
+  op.positional_ = true;
+  return op;
 }
 TransferOperation File::read(Buffer& buf) {
   return TransferOperation(fd_, buf, detail::IoOpcode::kRead, static_cast<std::uint64_t>(-1), 0,
@@ -98,8 +102,9 @@ Task<absl::StatusOr<std::size_t>> File::read_all_at(Buffer& buf, std::uint64_t o
 Task<absl::Status> File::write_all_at(Buffer& buf, std::uint64_t offset) {
   std::size_t done = 0;
   while (done < buf.size()) {
-    absl::StatusOr<std::size_t> n = co_await TransferOperation(fd_, buf, detail::IoOpcode::kWrite,
-                                                               offset + done, 0, "write", done);
+    TransferOperation op(fd_, buf, detail::IoOpcode::kWrite, offset + done, 0, "write", done);
+    op.positional_ = true;
+    absl::StatusOr<std::size_t> n = co_await op;
     if (!n.ok()) co_return n.status();
     if (*n == 0) co_return detail::io_error(EIO, "write", fd());  // no progress: never spin
     done += *n;
@@ -139,6 +144,9 @@ absl::StatusOr<File> OpenOperation::finish(detail::OpenState& s, int res) {
 std::optional<absl::StatusOr<std::size_t>> VectorOperation::check() {
   const char* name = write_ ? "writev" : "readv";
   if (fd_ == nullptr) return detail::io_error(EBADF, name);
+  if (off_ > static_cast<std::uint64_t>(INT64_MAX)) {
+    return detail::io_invalid(name, "offset above INT64_MAX");
+  }
   if (bufs_.empty() || bufs_.size() > IOV_MAX) {
     return detail::io_invalid(name, "needs 1..IOV_MAX buffers");
   }

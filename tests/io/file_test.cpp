@@ -278,6 +278,45 @@ TEST(File, DestroyedFilesCloseAsynchronously) {
   EXPECT_EQ(settle_fds(before), before);
 }
 
+// Offsets above INT64_MAX are EINVAL for every positional operation: the kernel would take
+// 2^64-1 (-1 as off_t) as "the current position" and read/write at the start of the file.
+Task<void> huge_offsets(std::string path) {
+  absl::StatusOr<File> f = co_await File::open(path, O_RDWR);
+  EXPECT_TRUE(f.ok()) << f.status();
+  for (std::uint64_t off : {std::uint64_t{1} << 63, ~std::uint64_t{1}, ~std::uint64_t{0}}) {
+    Buffer data = Buffer::copy_of("CLOBBERED!!!");
+    absl::StatusOr<std::size_t> w = co_await f->write_at(data, off);
+    EXPECT_EQ(w.status().code(), absl::StatusCode::kInvalidArgument) << off;
+    EXPECT_EQ(error_info(w.status())->error_number, EINVAL);
+    EXPECT_EQ(data.view(), "CLOBBERED!!!");
+    Buffer in(16);
+    EXPECT_EQ((co_await f->read_at(in, off)).status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(in.size(), 0u);
+    Buffer vin[1] = {Buffer(16)};
+    EXPECT_EQ((co_await f->readv_at(vin, off)).status().code(), absl::StatusCode::kInvalidArgument);
+    Buffer vout[1] = {Buffer::copy_of("CLOBBERED!!!")};
+    EXPECT_EQ((co_await f->writev_at(vout, off)).status().code(),
+              absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ((co_await f->write_all_at(data, off)).code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ((co_await f->read_all_at(in, off)).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  // INT64_MAX itself reaches the kernel (which refuses to write there: EFBIG or EINVAL).
+  Buffer in(16);
+  absl::StatusOr<std::size_t> r = co_await f->read_at(in, INT64_MAX);
+  EXPECT_TRUE(!r.ok() || *r == 0) << r.status();
+  absl::StatusOr<Buffer> all = co_await read_file(path);
+  EXPECT_TRUE(all.ok());
+  EXPECT_EQ(all->view(), "original content");  // nothing was overwritten
+}
+
+TEST(File, OffsetsAboveInt64MaxAreInvalid) {
+  TempPath p("off");
+  testing::write_sync(p.str(), "original content");
+  Runtime rt({.workers = 2});
+  rt.block_on(huge_offsets(p.str()));
+}
+
 // Reads and writes at the current position on a pipe: a read waits for data, honours
 // .timeout() and cancellation (a read cancelled while waiting takes nothing), sees end of file;
 // a write to a full pipe waits for room. On both backends (the epoll fallback waits by readiness).

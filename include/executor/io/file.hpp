@@ -68,7 +68,8 @@ class EXECUTOR_API File {
   static absl::StatusOr<File> adopt(int fd);
 
   // One read at `offset` into buf's spare room (buf.size() grows by the bytes read; 0: end of
-  // file). kInvalidArgument if buf has no spare room.
+  // file). kInvalidArgument if buf has no spare room, or for an offset above INT64_MAX (for
+  // every positional operation here: *_at, readv_at, writev_at, read_all_at, write_all_at).
   [[nodiscard]] TransferOperation read_at(Buffer& buf, std::uint64_t offset);
   // One write of buf's data at `offset`; may write less (yields the count).
   [[nodiscard]] TransferOperation write_at(Buffer& buf, std::uint64_t offset);

@@ -363,6 +363,41 @@ Task<void> pipe_io(int rfd, int wfd) {
   EXPECT_EQ(drained, written);
 }
 
+template <class D>
+Task<bool> read_never_expires(File& f, D d) {
+  Buffer in(16);
+  auto outer = co_await executor::timeout(30ms, f.read(in).timeout(d));
+  co_return outer.status().code() == absl::StatusCode::kDeadlineExceeded;
+}
+
+// .timeout() with durations too large to add to now never expires (an outer deadline ends the
+// read); a .deadline() in the past (the epoch, time_point::min()) expires at once.
+Task<void> pipe_deadline_extremes(int rfd, int wfd) {
+  absl::StatusOr<File> r = File::adopt(rfd);
+  absl::StatusOr<File> w = File::adopt(wfd);
+  EXPECT_TRUE(co_await read_never_expires(*r, std::chrono::nanoseconds::max()));
+  EXPECT_TRUE(co_await read_never_expires(*r, std::chrono::seconds::max()));
+  EXPECT_TRUE(co_await read_never_expires(*r, std::chrono::hours::max()));
+  for (auto t :
+       {std::chrono::steady_clock::time_point{}, std::chrono::steady_clock::time_point::min(),
+        std::chrono::steady_clock::now() - 1s}) {
+    Buffer in(16);
+    auto outer = co_await executor::timeout(5s, r->read(in).deadline(t));
+    EXPECT_TRUE(outer.ok()) << "the read's own deadline must have ended it first";
+    if (outer.ok()) {
+      EXPECT_EQ(outer->status().code(), absl::StatusCode::kDeadlineExceeded) << outer->status();
+    }
+  }
+  (void)w;
+}
+
+TEST(File, PipeReadDeadlineExtremes) {
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  Runtime rt({.workers = 2});
+  rt.block_on(pipe_deadline_extremes(p[0], p[1]));
+}
+
 TEST(File, PipeReadsAndWritesWaitAndHonourTimeouts) {
   int p[2];
   ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);

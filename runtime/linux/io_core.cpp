@@ -120,7 +120,10 @@ std::string where(const char* op, int fd, std::string_view context) {
 absl::Status io_error(int err, const char* op, int fd, std::string_view context) {
   std::string msg =
       fmt::format("{}: {} [{}]", where(op, fd, context), std::strerror(err), errno_name(err));
-  return with_payload(absl::Status(absl::ErrnoToStatusCode(err), msg), err, op);
+  // EADDRINUSE: the address is taken (absl maps it to kUnavailable, which reads as "retry").
+  absl::StatusCode code =
+      err == EADDRINUSE ? absl::StatusCode::kAlreadyExists : absl::ErrnoToStatusCode(err);
+  return with_payload(absl::Status(code, msg), err, op);
 }
 
 absl::Status io_result_error(int res, const char* op, int fd, std::string_view context) {

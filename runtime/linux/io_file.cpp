@@ -44,7 +44,7 @@ OpenOperation File::create(std::string path, mode_t mode) {
 }
 
 absl::StatusOr<File> File::adopt(int fd) {
-  if (fd < 0) return detail::io_error(EBADF, "adopt");
+  if (fd < 0) return detail::io_invalid("adopt", "negative file descriptor");
   detail::FdRef* r = detail::fd_ref_new(fd);
   if (r == nullptr) return detail::io_error(ENOMEM, "adopt");
   return File(r);

@@ -51,7 +51,7 @@ class EXECUTOR_API SocketAddress {
     return is_ipv6() ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
   }
 
-  friend bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept;
+  friend EXECUTOR_API bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept;
 
  private:
   sockaddr_storage storage_;

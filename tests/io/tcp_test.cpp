@@ -364,6 +364,21 @@ TEST(Tcp, BadInputGetsAClearError) {
   EXPECT_EQ(settle_fds(before), before);
 }
 
+// A parse error quotes a bounded prefix of the input, not all of it.
+TEST(SocketAddress, ParseErrorsTruncateTheInput) {
+  std::string huge(1 << 20, '9');
+  for (auto r : {SocketAddress::parse(huge), SocketAddress::parse(huge + ":80"),
+                 SocketAddress::parse("1.2.3.4:" + huge), SocketAddress::parse(huge, 80)}) {
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_LT(r.status().message().size(), 256u) << r.status().message().substr(0, 300);
+  }
+  auto small = SocketAddress::parse("not an address");
+  EXPECT_NE(small.status().message().find("not an address"), std::string_view::npos);
+  auto big = SocketAddress::parse(huge);
+  EXPECT_NE(big.status().message().find("1048576 bytes"), std::string_view::npos)
+      << big.status().message();
+}
+
 TEST(SocketAddress, ParsesAndFormats) {
   auto a = SocketAddress::parse("127.0.0.1:8080");
   ASSERT_TRUE(a.ok());

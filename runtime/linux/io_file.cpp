@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include <executor/io/file.hpp>
 
 namespace executor::detail {
@@ -243,18 +245,24 @@ absl::StatusOr<FileStat> StatOperation::finish(detail::StatState& s, int res) {
 
 // --- Whole-file helpers ------------------------------------------------------------------------
 
-Task<absl::StatusOr<Buffer>> read_file(std::string path) {
-  absl::StatusOr<File> f = co_await File::open_read(std::move(path));
+Task<absl::StatusOr<Buffer>> read_file(std::string path, std::size_t max_size) {
+  absl::StatusOr<File> f = co_await File::open_read(path);
   if (!f.ok()) co_return f.status();
+  auto too_large = [&] {
+    return detail::io_error(EFBIG, "read_file", -1,
+                            fmt::format("{}: more than the limit of {} bytes", path, max_size));
+  };
   absl::StatusOr<FileStat> st = co_await f->stat();
   if (!st.ok()) co_return st.status();
+  if (st->size > max_size) co_return too_large();
   // One byte more than the size, so that a full buffer means "the file grew".
   Buffer buf(static_cast<std::size_t>(st->size) + 1);
   for (;;) {
     absl::StatusOr<std::size_t> n = co_await f->read_all_at(buf, buf.size());
     if (!n.ok()) co_return n.status();
     if (buf.spare() > 0) break;  // end of file reached
-    Buffer bigger(buf.capacity() * 2);
+    if (buf.size() > max_size) co_return too_large();
+    Buffer bigger(std::min(buf.capacity() * 2, max_size < SIZE_MAX ? max_size + 1 : SIZE_MAX));
     std::memcpy(bigger.data(), buf.data(), buf.size());
     bigger.resize(buf.size());
     buf = std::move(bigger);

@@ -134,6 +134,33 @@ TEST(File, ReadFileWriteFile) {
   rt.block_on(whole_file(p.str()));
 }
 
+// read_file has a size limit: a file larger than it (known from stat) is refused before any
+// read; /dev/zero (stat size 0, endless) stops once the limit is passed.
+Task<void> read_file_limits(std::string sparse, std::string small) {
+  absl::StatusOr<Buffer> zero = co_await read_file("/dev/zero", 1 << 20);
+  EXPECT_EQ(zero.status().code(), absl::StatusCode::kOutOfRange) << zero.status();
+  EXPECT_EQ(error_info(zero.status())->error_number, EFBIG);
+  EXPECT_NE(zero.status().message().find("1048576"), std::string_view::npos) << zero.status();
+  absl::StatusOr<Buffer> big = co_await read_file(sparse);  // over the default limit
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kOutOfRange) << big.status();
+  EXPECT_EQ((co_await read_file(small, 999)).status().code(), absl::StatusCode::kOutOfRange);
+  absl::StatusOr<Buffer> fits = co_await read_file(small, 1000);
+  EXPECT_TRUE(fits.ok()) << fits.status();
+  if (fits.ok()) {
+    EXPECT_EQ(fits->size(), 1000u);
+  }
+}
+
+TEST(File, ReadFileHasASizeLimit) {
+  TempPath sparse("limit");
+  testing::write_sync(sparse.str(), "");
+  ASSERT_EQ(::truncate(sparse.str().c_str(), static_cast<off_t>(kReadFileDefaultMax + 1)), 0);
+  TempPath small("limit_small");
+  testing::write_sync(small.str(), std::string(1000, 'x'));
+  Runtime rt({.workers = 2});
+  rt.block_on(read_file_limits(sparse.str(), small.str()));
+}
+
 Task<void> shrinking(std::string path) {
   absl::StatusOr<File> f = co_await File::open_read(path);
   EXPECT_TRUE(f.ok()) << f.status();

@@ -194,8 +194,15 @@ class EXECUTOR_API StatOperation
   detail::FdRef* fd_;
 };
 
+// read_file's default size limit: 256 MiB.
+inline constexpr std::size_t kReadFileDefaultMax = std::size_t{256} << 20;
+
 // Reads a whole file into a new buffer (sized by stat; grows if the file grows meanwhile).
-EXECUTOR_API Task<absl::StatusOr<Buffer>> read_file(std::string path);
+// Errors: the open/stat/read errors; kOutOfRange (errno EFBIG) when the file holds more than
+// `max_size` bytes (checked before reading for a regular file, while reading for /dev/zero, a
+// pipe or a growing file): at most max_size + 1 bytes are ever buffered.
+EXECUTOR_API Task<absl::StatusOr<Buffer>> read_file(std::string path,
+                                                    std::size_t max_size = kReadFileDefaultMax);
 // Creates/truncates `path` and writes `data` to it (then closes it, reporting close's status).
 EXECUTOR_API Task<absl::Status> write_file(std::string path, Buffer& data);
 

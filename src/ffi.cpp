@@ -8,6 +8,14 @@
 // instead of touching freed memory. Every operation looks the id up under the shard's lock and
 // takes a reference on the state for the duration of the call, so concurrent calls on one handle
 // from many C threads are safe. Runtimes created by executor_runtime_new are ids too.
+// The typed C functions pass their task type's Ops (its identity); a handle whose state has other
+// Ops is reported and left alone. `wait` keeps the handle registered (marked `waiting`) until the
+// task has finished, so cancel, poll and the others keep working on it meanwhile; a second wait
+// or a handle_destroy during a wait is refused.
+//
+// Results. A result pointer handed to C by poll/wait is recorded (pointer -> Ops) until its
+// result_destroy, which frees only a recorded pointer of its own type: a result of another type,
+// a double destroy or a forged pointer is an error, not a mismatched delete.
 //
 // A TaskState has two references: the handle's (the registry entry; dropped by wait or
 // handle_destroy) and the executor side's (the pool job, or the root coroutine's StateRef
@@ -123,13 +131,35 @@ std::atomic<std::uint64_t> g_next_id{1};
 
 struct Registry {
   static constexpr unsigned kShards = 16;
+  struct Entry {
+    TaskState* state;
+    bool waiting = false;  // a wait() on another thread owns the removal
+  };
   struct alignas(64) Shard {
     std::mutex mu;
-    std::unordered_map<std::uint64_t, TaskState*> map;
+    std::unordered_map<std::uint64_t, Entry> map;
   };
   Shard shards[kShards];
   Shard& shard(std::uint64_t id) { return shards[id % kShards]; }
 };
+
+// Result pointers handed to C and not yet destroyed, with their task type.
+struct Results {
+  static constexpr unsigned kShards = 16;
+  struct alignas(64) Shard {
+    std::mutex mu;
+    std::unordered_map<void*, const TaskState::Ops*> map;
+  };
+  Shard shards[kShards];
+  Shard& shard(const void* p) {
+    return shards[(reinterpret_cast<std::uintptr_t>(p) >> 4) % kShards];
+  }
+};
+
+Results& results() {
+  static Results* r = new Results();  // never destroyed, as runtimes()
+  return *r;
+}
 
 Registry& registry() {
   static Registry* r = new Registry();  // never destroyed, as runtimes()
@@ -169,6 +199,16 @@ struct StateAccess {
         if (s->result_taken_) {
           set_error(fn, ": the result was already taken by an earlier poll");
           return nullptr;
+        }
+        if (s->result_ != empty_result()) {
+          Results::Shard& sh = results().shard(s->result_);
+          try {
+            std::lock_guard rlock(sh.mu);
+            sh.map.emplace(s->result_, s->ops_);
+          } catch (...) {
+            set_error(fn, ": out of memory (the result stays with the task; try again)");
+            return nullptr;
+          }
         }
         s->result_taken_ = true;
         return std::exchange(s->result_, nullptr);
@@ -381,8 +421,17 @@ void* empty_result() noexcept {
 
 namespace {
 
-// Looks a handle up and takes a reference (the caller releases it). Sets the last error.
-TaskState* lookup(executor_task* handle, const char* fn) noexcept {
+// What a registry operation does with the entry it found.
+enum class Take {
+  kRef,        // take a reference (the caller releases it)
+  kBeginWait,  // mark it waiting and take a reference (refused if already waiting)
+  kRemove,     // remove it: the registry's reference passes to the caller (refused if waiting)
+};
+
+// Finds a handle of task type `type` (nullptr: any type) and applies `how` under the shard's
+// lock. Sets the last error and returns nullptr if the handle is bad or the request refused.
+TaskState* find(executor_task* handle, const TaskState::Ops* type, Take how,
+                const char* fn) noexcept {
   if (handle == nullptr) {
     set_error(fn, ": the task handle is NULL");
     return nullptr;
@@ -395,25 +444,51 @@ TaskState* lookup(executor_task* handle, const char* fn) noexcept {
     set_error(fn, ": unknown task handle (already freed by wait or handle_destroy?)");
     return nullptr;
   }
-  StateAccess::add_ref(it->second);
-  return it->second;
+  Registry::Entry& e = it->second;
+  if (type != nullptr && e.state->ops() != type) {
+    set_error(fn, ": the handle is a task of another type (use that type's functions)");
+    return nullptr;
+  }
+  switch (how) {
+    case Take::kRef:
+      break;
+    case Take::kBeginWait:
+      if (e.waiting) {
+        set_error(fn, ": another thread is already waiting on this handle");
+        return nullptr;
+      }
+      e.waiting = true;
+      break;
+    case Take::kRemove: {
+      if (e.waiting) {
+        set_error(fn,
+                  ": another thread is waiting on this handle (wait frees it; cancel it "
+                  "instead)");
+        return nullptr;
+      }
+      TaskState* s = e.state;
+      sh.map.erase(it);
+      return s;
+    }
+  }
+  StateAccess::add_ref(e.state);
+  return e.state;
 }
 
-// Removes a handle; the registry's reference passes to the caller. Sets the last error.
-TaskState* remove(executor_task* handle, const char* fn) noexcept {
-  if (handle == nullptr) {
-    set_error(fn, ": the task handle is NULL");
-    return nullptr;
-  }
+// Looks a handle up and takes a reference (the caller releases it). Sets the last error.
+TaskState* lookup(executor_task* handle, const char* fn,
+                  const TaskState::Ops* type = nullptr) noexcept {
+  return find(handle, type, Take::kRef, fn);
+}
+
+// Removes the entry of a handle whose wait has finished (its `waiting` mark kept every other
+// removal away): the registry's reference passes to the caller.
+TaskState* end_wait(executor_task* handle) noexcept {
   std::uint64_t id = id_of(handle);
   Registry::Shard& sh = registry().shard(id);
   std::lock_guard lock(sh.mu);
   auto it = sh.map.find(id);
-  if (it == sh.map.end()) {
-    set_error(fn, ": unknown task handle (already freed by wait or handle_destroy?)");
-    return nullptr;
-  }
-  TaskState* s = it->second;
+  TaskState* s = it->second.state;
   sh.map.erase(it);
   return s;
 }
@@ -500,7 +575,7 @@ executor_task* spawn_state(const void* task, MakeState make, MakeRoot make_root,
   try {
     Registry::Shard& sh = registry().shard(id);
     std::lock_guard lock(sh.mu);
-    sh.map.emplace(id, st);
+    sh.map.emplace(id, Registry::Entry{st});
   } catch (...) {
     StateAccess::request_cancel(st);  // nobody can reach it: cancel and detach
     set_error(fn, ": out of memory");
@@ -510,14 +585,14 @@ executor_task* spawn_state(const void* task, MakeState make, MakeRoot make_root,
   return reinterpret_cast<executor_task*>(static_cast<std::uintptr_t>(id));
 }
 
-void* poll(executor_task* handle, const char* fn) noexcept {
+void* poll(executor_task* handle, const TaskState::Ops* type, const char* fn) noexcept {
   clear_error();
-  Ref ref{lookup(handle, fn)};
+  Ref ref{lookup(handle, fn, type)};
   if (ref.s == nullptr || !StateAccess::done(ref.s)) return nullptr;
   return StateAccess::take(ref.s, fn);
 }
 
-void* wait(executor_task* handle, const char* fn) noexcept {
+void* wait(executor_task* handle, const TaskState::Ops* type, const char* fn) noexcept {
   clear_error();
   if (handle != nullptr && on_runtime_worker()) {
     set_error(fn,
@@ -526,35 +601,64 @@ void* wait(executor_task* handle, const char* fn) noexcept {
               "valid)");
     return nullptr;
   }
-  TaskState* s = remove(handle, fn);
-  if (s == nullptr) return nullptr;
-  StateAccess::wait_done(s);
+  Ref ref{find(handle, type, Take::kBeginWait, fn)};
+  if (ref.s == nullptr) return nullptr;
+  StateAccess::wait_done(ref.s);
+  TaskState* s = end_wait(handle);  // the registry's reference, now ours
   void* r = StateAccess::take(s, fn);
   StateAccess::close_handle(s);
   return r;
 }
 
-int cancel(executor_task* handle, const char* fn) noexcept {
+int cancel(executor_task* handle, const TaskState::Ops* type, const char* fn) noexcept {
   clear_error();
-  Ref ref{lookup(handle, fn)};
+  Ref ref{lookup(handle, fn, type)};
   if (ref.s == nullptr) return -1;
   StateAccess::request_cancel(ref.s);
   return 0;
 }
 
-int cancelled(executor_task* handle, const char* fn) noexcept {
+int cancelled(executor_task* handle, const TaskState::Ops* type, const char* fn) noexcept {
   clear_error();
-  Ref ref{lookup(handle, fn)};
+  Ref ref{lookup(handle, fn, type)};
   if (ref.s == nullptr) return -1;
   return ref.s->token().is_cancelled() ? 1 : 0;
 }
 
-void handle_destroy(executor_task* handle, const char* fn) noexcept {
+void handle_destroy(executor_task* handle, const TaskState::Ops* type, const char* fn) noexcept {
   clear_error();
-  TaskState* s = remove(handle, fn);
+  TaskState* s = find(handle, type, Take::kRemove, fn);
   if (s == nullptr) return;
   if (!StateAccess::done(s)) StateAccess::request_cancel(s);  // then detach
   StateAccess::close_handle(s);
+}
+
+void result_destroy(void* result, const TaskState::Ops* type, const char* fn) noexcept {
+  clear_error();
+  if (result == nullptr) return;
+  Results::Shard& sh = results().shard(result);
+  {
+    std::lock_guard lock(sh.mu);
+    auto it = sh.map.find(result);
+    if (it == sh.map.end()) {
+      set_error(fn, ": unknown result (already destroyed, or not from poll/wait?)");
+      return;
+    }
+    if (it->second != type) {
+      set_error(fn,
+                ": the result belongs to a task of another type (use that type's "
+                "result_destroy)");
+      return;
+    }
+    sh.map.erase(it);
+  }
+  type->destroy_result(result);
+}
+
+void check_empty_result(void* result, const char* fn) noexcept {
+  clear_error();
+  if (result == nullptr || result == empty_result()) return;
+  set_error(fn, ": not a result of this task type (its results own nothing)");
 }
 
 }  // namespace executor::detail::ffi

@@ -125,7 +125,9 @@ EXECUTOR_FFI_EXPORT int executor_task_eventfd(executor_task* task);
  *   result_type *wait(executor_task *handle)
  *       Blocks the calling thread until the task finishes, frees the handle, and returns the
  *       result as poll would (NULL and the last error on failure or cancellation). Refuses to
- *       block a runtime worker: from inside a task it fails and leaves the handle valid.
+ *       block a runtime worker: from inside a task it fails and leaves the handle valid. While
+ *       it waits the handle stays valid (another thread may cancel it); a second wait or a
+ *       handle_destroy on it meanwhile fails and does nothing.
  *   int cancel(executor_task *handle)
  *       Requests cancellation (the task's CancellationToken is cancelled); returns 0, or -1 and
  *       the last error for a bad handle. A task that has not started yet never runs: it
@@ -140,10 +142,13 @@ EXECUTOR_FFI_EXPORT int executor_task_eventfd(executor_task* task);
  *       handle sets the last error and does nothing else.
  *   void result_destroy(result_type *result)
  *       Frees a result returned by poll or wait. NULL is ignored. For tasks whose result has no
- *       data (`void`), results are not allocated and this does nothing.
+ *       data (`void`), results are not allocated and this does nothing. A result of another
+ *       task type, one already destroyed or any other pointer sets the last error and frees
+ *       nothing.
  *
  * Using a handle after wait or handle_destroy freed it is detected (handles are never reused)
- * and reported as "unknown handle".
+ * and reported as "unknown handle". A handle passed to another task type's functions is
+ * reported ("a task of another type") and left untouched.
  */
 #define EXECUTOR_DECLARE_TASK(task_type, result_type, spawn, wait, poll, cancel, cancelled, \
                               handle_destroy, result_destroy)                               \

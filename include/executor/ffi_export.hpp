@@ -76,6 +76,8 @@ class EXECUTOR_API TaskState : public BlockingJob {
   TaskState& operator=(const TaskState&) = delete;
 
   const CancellationToken& token() const noexcept { return token_; }
+  // The task type's operations: also its identity, checked by the typed C functions.
+  const Ops* ops() const noexcept { return ops_; }
 
   // Executor side, before run(): claims the start. False if cancel() claimed it first (the task
   // is then already finished as cancelled and must not run).
@@ -153,18 +155,25 @@ class StateRef {
 EXECUTOR_API void* empty_result() noexcept;
 
 // Generic implementations behind the generated functions (src/ffi.cpp). `fn` names the C
-// function for error messages.
+// function for error messages; `type` is the task type's Ops (its identity): a handle of another
+// task type, or a result of another type, is an error that touches nothing.
 // `make` copies the task into a new state (may throw); `make_root` (coroutine form only) returns
 // the root task for a state.
 using MakeState = TaskState* (*)(const void* task);
 using MakeRoot = Task<void> (*)(TaskState* state);
 EXECUTOR_API executor_task* spawn_state(const void* task, MakeState make, MakeRoot make_root,
                                         const char* fn) noexcept;
-EXECUTOR_API void* poll(executor_task* handle, const char* fn) noexcept;
-EXECUTOR_API void* wait(executor_task* handle, const char* fn) noexcept;
-EXECUTOR_API int cancel(executor_task* handle, const char* fn) noexcept;
-EXECUTOR_API int cancelled(executor_task* handle, const char* fn) noexcept;
-EXECUTOR_API void handle_destroy(executor_task* handle, const char* fn) noexcept;
+EXECUTOR_API void* poll(executor_task* handle, const TaskState::Ops* type, const char* fn) noexcept;
+EXECUTOR_API void* wait(executor_task* handle, const TaskState::Ops* type, const char* fn) noexcept;
+EXECUTOR_API int cancel(executor_task* handle, const TaskState::Ops* type, const char* fn) noexcept;
+EXECUTOR_API int cancelled(executor_task* handle, const TaskState::Ops* type,
+                           const char* fn) noexcept;
+EXECUTOR_API void handle_destroy(executor_task* handle, const TaskState::Ops* type,
+                                 const char* fn) noexcept;
+// Frees a result that poll/wait handed out for a task of `type` (an allocating type).
+EXECUTOR_API void result_destroy(void* result, const TaskState::Ops* type, const char* fn) noexcept;
+// A result of a type that allocates nothing: only NULL and empty_result() are accepted.
+EXECUTOR_API void check_empty_result(void* result, const char* fn) noexcept;
 
 // --- Output mapping ---------------------------------------------------------------------------
 
@@ -269,6 +278,7 @@ class TypedState final : public TaskState {
   static TaskState* make(const void* task) {
     return new TypedState(*static_cast<const Type*>(task));
   }
+  static const Ops* type() noexcept { return &kOps; }
 
   static void destroy_result(void* p) noexcept {
     if constexpr (allocates_v<Value>) delete static_cast<Value*>(p);
@@ -344,8 +354,12 @@ executor_task* spawn_typed(const Type* task, const char* fn) noexcept {
 }
 
 template <class Type>
-void result_destroy_typed(c_result_t<Type>* result) noexcept {
-  if (result != nullptr) TypedState<Type>::destroy_result(result);
+void result_destroy_typed(c_result_t<Type>* result, const char* fn) noexcept {
+  if constexpr (allocates_v<typename TypedState<Type>::Value>) {
+    result_destroy(result, TypedState<Type>::type(), fn);
+  } else {
+    check_empty_result(result, fn);
+  }
 }
 
 }  // namespace executor::detail::ffi
@@ -359,25 +373,28 @@ void result_destroy_typed(c_result_t<Type>* result) noexcept {
   }                                                                                               \
   extern "C" EXECUTOR_FFI_EXPORT ::executor::detail::ffi::c_result_t<Type>* wait_name(            \
       executor_task* handle) noexcept {                                                           \
-    return static_cast<::executor::detail::ffi::c_result_t<Type>*>(                               \
-        ::executor::detail::ffi::wait(handle, #wait_name));                                       \
+    return static_cast<::executor::detail::ffi::c_result_t<Type>*>(::executor::detail::ffi::wait( \
+        handle, ::executor::detail::ffi::TypedState<Type>::type(), #wait_name));                  \
   }                                                                                               \
   extern "C" EXECUTOR_FFI_EXPORT ::executor::detail::ffi::c_result_t<Type>* poll_name(            \
       executor_task* handle) noexcept {                                                           \
-    return static_cast<::executor::detail::ffi::c_result_t<Type>*>(                               \
-        ::executor::detail::ffi::poll(handle, #poll_name));                                       \
+    return static_cast<::executor::detail::ffi::c_result_t<Type>*>(::executor::detail::ffi::poll( \
+        handle, ::executor::detail::ffi::TypedState<Type>::type(), #poll_name));                  \
   }                                                                                               \
   extern "C" EXECUTOR_FFI_EXPORT int cancel_name(executor_task* handle) noexcept {                \
-    return ::executor::detail::ffi::cancel(handle, #cancel_name);                                 \
+    return ::executor::detail::ffi::cancel(                                                       \
+        handle, ::executor::detail::ffi::TypedState<Type>::type(), #cancel_name);                 \
   }                                                                                               \
   extern "C" EXECUTOR_FFI_EXPORT int cancelled_name(executor_task* handle) noexcept {             \
-    return ::executor::detail::ffi::cancelled(handle, #cancelled_name);                           \
+    return ::executor::detail::ffi::cancelled(                                                    \
+        handle, ::executor::detail::ffi::TypedState<Type>::type(), #cancelled_name);              \
   }                                                                                               \
   extern "C" EXECUTOR_FFI_EXPORT void handle_destroy_name(executor_task* handle) noexcept {       \
-    ::executor::detail::ffi::handle_destroy(handle, #handle_destroy_name);                        \
+    ::executor::detail::ffi::handle_destroy(                                                      \
+        handle, ::executor::detail::ffi::TypedState<Type>::type(), #handle_destroy_name);         \
   }                                                                                               \
   extern "C" EXECUTOR_FFI_EXPORT void result_destroy_name(                                        \
       ::executor::detail::ffi::c_result_t<Type>* result) noexcept {                               \
-    ::executor::detail::ffi::result_destroy_typed<Type>(result);                                  \
+    ::executor::detail::ffi::result_destroy_typed<Type>(result, #result_destroy_name);            \
   }                                                                                               \
   static_assert(true, "")

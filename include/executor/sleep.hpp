@@ -11,6 +11,7 @@
 #include <chrono>
 #include <coroutine>
 
+#include <executor/detail/deadline.hpp>
 #include <executor/detail/task_header.hpp>
 #include <executor/detail/timer_node.hpp>
 
@@ -59,12 +60,14 @@ class SleepAwaiter {
 }
 
 // One clock read: the deadline is now + d, so a positive d needs no second read in await_ready.
+// A d too large to add to now (hours::max()) sleeps until time_point::max(), i.e. forever.
 template <class Rep, class Period>
 [[nodiscard]] SleepAwaiter sleep(std::chrono::duration<Rep, Period> d) noexcept {
-  auto delta = std::chrono::duration_cast<Clock::duration>(d);
-  Clock::time_point deadline = Clock::now() + delta;
-  if (delta > Clock::duration::zero()) return SleepAwaiter(deadline, SleepAwaiter::AfterNow{});
-  return SleepAwaiter(deadline);
+  Clock::time_point now = Clock::now();
+  if (d > std::chrono::duration<Rep, Period>::zero()) {
+    return SleepAwaiter(detail::deadline_after(now, d), SleepAwaiter::AfterNow{});
+  }
+  return SleepAwaiter(now);
 }
 
 }  // namespace executor

@@ -4,9 +4,10 @@
 //   absl::Status s      = co_await executor::timeout(100ms, work());    // Task<void>
 //
 // Result: the awaitable's value, or absl::DeadlineExceededError("executor::timeout: ...") when
-// the deadline passed first. An exception thrown by the awaitable propagates unchanged. A result
-// that was produced is never dropped: if the awaitable finishes while the timeout is cancelling
-// it, its value is returned.
+// the deadline passed first. d <= 0 expires at once (the child still gets its chance to finish
+// first); a d too large to add to now (hours::max()) never expires. An exception thrown by the
+// awaitable propagates unchanged. A result that was produced is never dropped: if the awaitable
+// finishes while the timeout is cancelling it, its value is returned.
 //
 // How (detail/race.hpp, shared with run_until_cancelled): the awaitable runs as a child task; at
 // the deadline the child is cancelled (its frame is destroyed at its current suspension point by
@@ -35,6 +36,7 @@
 #include <absl/status/statusor.h>
 
 #include <executor/detail/bounded_await.hpp>
+#include <executor/detail/deadline.hpp>
 #include <executor/detail/race.hpp>
 #include <executor/detail/task_header.hpp>
 #include <executor/detail/timer_node.hpp>
@@ -89,8 +91,7 @@ auto timeout_until(Clock::time_point deadline, Task<T> task) {
 
 template <class Rep, class Period, class T>
 auto timeout(std::chrono::duration<Rep, Period> d, Task<T> task) {
-  return detail::timeout_until(Clock::now() + std::chrono::duration_cast<Clock::duration>(d),
-                               std::move(task));
+  return detail::timeout_until(detail::deadline_after(Clock::now(), d), std::move(task));
 }
 
 // An awaiter with its own deadline (detail::DeadlineBounded: every io operation, Acceptor::accept,

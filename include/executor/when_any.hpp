@@ -11,7 +11,8 @@
 // The losers are cancelled cleanly before when_any returns: each loser's child task is aborted
 // (its frame destroyed at its current suspension point by a worker, never while it runs) and
 // joined, so everything it held is released when when_any returns; a loser's result (or
-// exception), if it finished anyway in the meantime, is discarded. What "cancelled" means for
+// exception), if it finished anyway in the meantime, is discarded: a loser that consumes a value
+// (rx.recv(), popper.pop()) may have taken one, which is then destroyed. What "cancelled" means for
 // each kind of awaitable (timers disarmed, waiters unlinked, joined tasks detached, ...) is
 // listed in docs/cancellation.md. A loser busy in a long synchronous slice delays when_any until
 // it next suspends.

@@ -45,6 +45,9 @@ class Backend {
   // Before destruction, with nothing in flight: waits until no other thread is still inside a
   // call that reports to the backend (a pool thread that just handed over a result).
   virtual void quiesce() noexcept {}
+  // Before the host is destroyed while ops are still in flight (the backend is then leaked, not
+  // destroyed): no other thread touches the host after this returns.
+  virtual void orphan() noexcept {}
   // Any thread: true when results are waiting to be dispatched (pool completions).
   virtual bool has_ready() const noexcept { return false; }
 };

@@ -3,20 +3,24 @@
 //
 // Design
 // ------
-// Socket ops (accept, connect, recv, send, recvmsg, sendmsg) run on the completion thread by
-// readiness: the op's syscall is tried at once (non-blocking); on EAGAIN the op joins its fd's
-// FIFO of readers or writers and the fd is armed in epoll (EPOLLONESHOT, re-armed with
-// EPOLL_CTL_MOD while waiters remain; ENOENT/EEXIST switch between MOD and ADD, so an fd number
-// that was closed and reused re-registers itself). An event retries the FIFO's ops in order
-// until one would block again. A second op on the same fd and direction queues behind the first
-// rather than overtaking it.
+// Socket ops (accept, connect, recv, send, recvmsg, sendmsg), and reads/writes at the current
+// position (File::read/write on pipes, FIFOs, eventfds: tried with RWF_NOWAIT, on the pool when
+// the fd does not support it or cannot be polled), run on the completion thread by readiness: the
+// op's syscall is tried at once (non-blocking); on EAGAIN the op joins its fd's FIFO of readers or
+// writers and the fd is armed in epoll (EPOLLONESHOT, re-armed with EPOLL_CTL_MOD while waiters
+// remain; ENOENT/EEXIST switch between MOD and ADD, so an fd number that was closed and reused
+// re-registers itself). An event retries the FIFO's ops in order until one would block again. A
+// second op on the same fd and direction queues behind the first rather than overtaking it.
 //
 // File ops and close run on the process-wide blocking pool (spawn_blocking's) as PoolJobs. A
 // job holds a reference on its op; `claim` decides, once, between the pool thread that starts
 // it (1) and a cancel/deadline that takes it back before it started (2). A pool thread that ran
 // the op stores the result in the job, pushes the job onto `done_` (a Treiber stack) and wakes
 // the completion thread, which completes the op. So every completion, as with io_uring,
-// happens on the completion thread.
+// happens on the completion thread. A Reactor destroyed with jobs still running (their
+// syscalls cannot be interrupted) orphans the backend and leaks it: a job that finishes later
+// sees `orphaned_` and returns without touching the host (reporting_/orphaned_ are a Dekker
+// pair, so orphan() waits for any job already past the check).
 //
 // Deadlines: a std::set ordered by (deadline, op) bounds epoll_pwait2's timeout; an expired op
 // that is still waiting (or still queued in the pool) completes with -ETIME. An op a pool
@@ -38,6 +42,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -85,9 +90,25 @@ bool is_socket_op(IoOpcode c) noexcept {
   }
 }
 
+// A read or write at the current position (File::read/write: pipes, FIFOs, eventfds, ...):
+// tried with RWF_NOWAIT and waited for by readiness where the kernel supports both for the fd,
+// on the pool otherwise (regular files, ttys).
+bool is_stream_op(const IoOp* op) noexcept {
+  switch (op->opcode) {
+    case IoOpcode::kRead:
+    case IoOpcode::kWrite:
+    case IoOpcode::kReadv:
+    case IoOpcode::kWritev:
+      return op->off == static_cast<std::uint64_t>(-1);
+    default:
+      return false;
+  }
+}
+
 bool reads(IoOpcode c) noexcept {
   return c == IoOpcode::kAccept || c == IoOpcode::kRecv || c == IoOpcode::kRecvmsg ||
-         c == IoOpcode::kRecvMultishot || c == IoOpcode::kAcceptMultishot;
+         c == IoOpcode::kRecvMultishot || c == IoOpcode::kAcceptMultishot || c == IoOpcode::kRead ||
+         c == IoOpcode::kReadv;
 }
 
 struct WaitList {
@@ -179,7 +200,7 @@ class EpollBackend final : public Backend {
       op->bflags |= kHasDeadline;
       deadlines_.emplace(op->deadline_ns, op);
     }
-    if (is_socket_op(op->opcode)) {
+    if (is_socket_op(op->opcode) || is_stream_op(op)) {
       start_socket_op(op);
     } else if (op->opcode == IoOpcode::kNop) {
       finish(op, 0);
@@ -316,7 +337,15 @@ class EpollBackend final : public Backend {
     // Counted before the result is published, so the backend (and its host) outlive our last
     // access below even though the op may complete, and the runtime stop, right after the push.
     // release/acquire: pairs with quiesce().
-    self->reporting_.fetch_add(1, std::memory_order_relaxed);
+    // seq_cst: with the load of orphaned_ below, one side of a Dekker pair with orphan(): either
+    // orphan() sees this job reporting and waits for it, or this job sees orphaned_ set.
+    self->reporting_.fetch_add(1, std::memory_order_seq_cst);
+    if (self->orphaned_.load(std::memory_order_seq_cst)) {
+      // The host is gone (its runtime was destroyed with this op in flight): the op and this
+      // backend stay allocated, nothing else is touched.
+      self->reporting_.fetch_sub(1, std::memory_order_release);
+      return;
+    }
     PoolJob* head = self->done_.load(std::memory_order_relaxed);
     do {
       job->done_next = head;
@@ -331,6 +360,12 @@ class EpollBackend final : public Backend {
   void quiesce() noexcept override {
     // acquire: pairs with the release decrement in run_job (its last access to this object).
     while (reporting_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  }
+
+  void orphan() noexcept override {
+    // seq_cst: the other side of run_job's Dekker pair (reporting_ then orphaned_).
+    orphaned_.store(true, std::memory_order_seq_cst);
+    quiesce();
   }
 
   void drain_pool_results() noexcept {
@@ -449,6 +484,22 @@ class EpollBackend final : public Backend {
           r = ::sendmsg(op->fd, static_cast<const msghdr*>(op->addr),
                         static_cast<int>(op->op_flags) | MSG_DONTWAIT | MSG_NOSIGNAL);
           break;
+        // Stream ops (is_stream_op): EOPNOTSUPP when the fd does not support RWF_NOWAIT.
+        case IoOpcode::kRead:
+        case IoOpcode::kWrite: {
+          iovec v{op->addr, op->len};
+          r = op->opcode == IoOpcode::kRead ? ::preadv2(op->fd, &v, 1, -1, RWF_NOWAIT)
+                                            : ::pwritev2(op->fd, &v, 1, -1, RWF_NOWAIT);
+          break;
+        }
+        case IoOpcode::kReadv:
+          r = ::preadv2(op->fd, static_cast<const iovec*>(op->addr), static_cast<int>(op->len), -1,
+                        RWF_NOWAIT);
+          break;
+        case IoOpcode::kWritev:
+          r = ::pwritev2(op->fd, static_cast<const iovec*>(op->addr), static_cast<int>(op->len), -1,
+                         RWF_NOWAIT);
+          break;
         default:
           return -EOPNOTSUPP;
       }
@@ -470,28 +521,48 @@ class EpollBackend final : public Backend {
       }
     }
     int res = attempt(op);
+    bool stream = is_stream_op(op);
+    if (stream && res == -EOPNOTSUPP) {  // no RWF_NOWAIT for this fd: a blocking read/write
+      to_pool(op);
+      return;
+    }
     if (res != -EAGAIN) {
       finish(op, res);
       return;
     }
-    FdWaiters& w = fds_[op->fd];
+    auto [pos, fresh] = fds_.try_emplace(op->fd);
+    FdWaiters& w = pos->second;
     op->bflags |= rd ? kWaitRead : kWaitWrite;
-    (rd ? w.readers : w.writers).push(op);
-    arm(op->fd, w);
+    WaitList& list = rd ? w.readers : w.writers;
+    list.push(op);
+    int err = try_arm(op->fd, w);
+    if (err == 0) return;
+    if (stream && fresh && err == EPERM) {
+      // Not pollable (a regular file whose data is not cached): read it on the pool.
+      list.unlink(op);
+      fds_.erase(pos);
+      op->bflags &= ~(kWaitRead | kWaitWrite);
+      to_pool(op);
+      return;
+    }
+    fail_all(op->fd, w, -err);
   }
 
-  // (Re-)arms the fd's one-shot registration for the directions that have waiters.
-  void arm(int fd, FdWaiters& w) noexcept {
+  // (Re-)arms the fd's one-shot registration for the directions that have waiters: 0 or errno.
+  int try_arm(int fd, FdWaiters& w) noexcept {
     epoll_event ev{};
     ev.events = EPOLLONESHOT | EPOLLRDHUP;
     if (!w.readers.empty()) ev.events |= EPOLLIN;
     if (!w.writers.empty()) ev.events |= EPOLLOUT;
     ev.data.fd = fd;
-    if (::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) == 0) return;
-    if (errno == ENOENT && ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0) return;
+    if (::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) == 0) return 0;
+    if (errno == ENOENT && ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0) return 0;
+    return errno;
+  }
+
+  void arm(int fd, FdWaiters& w) noexcept {
     // Not pollable (or out of memory): fail the waiters rather than leave them hanging.
-    int err = errno;
-    fail_all(fd, w, -err);
+    if (int err = try_arm(fd, w); err != 0) fail_all(fd, w, -err);
   }
 
   void fail_all(int fd, FdWaiters& w, int res) noexcept {
@@ -580,6 +651,7 @@ class EpollBackend final : public Backend {
   WaitList pool_ops_;  // ops handed to the pool and not yet completed
   alignas(64) std::atomic<PoolJob*> done_{nullptr};
   std::atomic<unsigned> reporting_{0};  // pool threads between publishing and their last access
+  std::atomic<bool> orphaned_{false};   // set by orphan(): host_ must not be touched any more
 };
 
 }  // namespace

@@ -15,8 +15,15 @@ namespace executor::io {
 
 namespace {
 
+// The message quotes at most kEcho bytes of the input (it may be anything, of any size).
+constexpr std::size_t kEcho = 64;
+
 absl::Status bad_address(std::string_view text, const char* why) {
-  return detail::io_invalid("parse address", fmt::format("{:?} {}", text, why).c_str());
+  std::string msg =
+      text.size() <= kEcho
+          ? fmt::format("{:?} {}", text, why)
+          : fmt::format("{:?}... ({} bytes) {}", text.substr(0, kEcho), text.size(), why);
+  return detail::io_invalid("parse address", msg.c_str());
 }
 
 bool parse_port(std::string_view s, std::uint16_t& port) {

@@ -120,7 +120,10 @@ std::string where(const char* op, int fd, std::string_view context) {
 absl::Status io_error(int err, const char* op, int fd, std::string_view context) {
   std::string msg =
       fmt::format("{}: {} [{}]", where(op, fd, context), std::strerror(err), errno_name(err));
-  return with_payload(absl::Status(absl::ErrnoToStatusCode(err), msg), err, op);
+  // EADDRINUSE: the address is taken (absl maps it to kUnavailable, which reads as "retry").
+  absl::StatusCode code =
+      err == EADDRINUSE ? absl::StatusCode::kAlreadyExists : absl::ErrnoToStatusCode(err);
+  return with_payload(absl::Status(code, msg), err, op);
 }
 
 absl::Status io_result_error(int res, const char* op, int fd, std::string_view context) {
@@ -170,6 +173,9 @@ bool TransferOperation::is_read() const noexcept {
 
 std::optional<absl::StatusOr<std::size_t>> TransferOperation::check() {
   if (fd_ == nullptr) return detail::io_error(EBADF, name_);
+  if (positional_ && off_ > static_cast<std::uint64_t>(INT64_MAX)) {
+    return detail::io_invalid(name_, "offset above INT64_MAX");
+  }
   if (is_read()) {
     if (buf_->spare() == 0) {
       return detail::io_invalid(name_,

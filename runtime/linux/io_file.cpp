@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include <executor/io/file.hpp>
 
 namespace executor::detail {
@@ -44,17 +46,21 @@ OpenOperation File::create(std::string path, mode_t mode) {
 }
 
 absl::StatusOr<File> File::adopt(int fd) {
-  if (fd < 0) return detail::io_error(EBADF, "adopt");
+  if (fd < 0) return detail::io_invalid("adopt", "negative file descriptor");
   detail::FdRef* r = detail::fd_ref_new(fd);
   if (r == nullptr) return detail::io_error(ENOMEM, "adopt");
   return File(r);
 }
 
 TransferOperation File::read_at(Buffer& buf, std::uint64_t offset) {
-  return TransferOperation(fd_, buf, detail::IoOpcode::kRead, offset, 0, "read");
+  TransferOperation op(fd_, buf, detail::IoOpcode::kRead, offset, 0, "read");
+  op.positional_ = true;
+  return op;
 }
 TransferOperation File::write_at(Buffer& buf, std::uint64_t offset) {
-  return TransferOperation(fd_, buf, detail::IoOpcode::kWrite, offset, 0, "write");
+  TransferOperation op(fd_, buf, detail::IoOpcode::kWrite, offset, 0, "write");
+  op.positional_ = true;
+  return op;
 }
 TransferOperation File::read(Buffer& buf) {
   return TransferOperation(fd_, buf, detail::IoOpcode::kRead, static_cast<std::uint64_t>(-1), 0,
@@ -98,8 +104,9 @@ Task<absl::StatusOr<std::size_t>> File::read_all_at(Buffer& buf, std::uint64_t o
 Task<absl::Status> File::write_all_at(Buffer& buf, std::uint64_t offset) {
   std::size_t done = 0;
   while (done < buf.size()) {
-    absl::StatusOr<std::size_t> n = co_await TransferOperation(fd_, buf, detail::IoOpcode::kWrite,
-                                                               offset + done, 0, "write", done);
+    TransferOperation op(fd_, buf, detail::IoOpcode::kWrite, offset + done, 0, "write", done);
+    op.positional_ = true;
+    absl::StatusOr<std::size_t> n = co_await op;
     if (!n.ok()) co_return n.status();
     if (*n == 0) co_return detail::io_error(EIO, "write", fd());  // no progress: never spin
     done += *n;
@@ -139,6 +146,9 @@ absl::StatusOr<File> OpenOperation::finish(detail::OpenState& s, int res) {
 std::optional<absl::StatusOr<std::size_t>> VectorOperation::check() {
   const char* name = write_ ? "writev" : "readv";
   if (fd_ == nullptr) return detail::io_error(EBADF, name);
+  if (off_ > static_cast<std::uint64_t>(INT64_MAX)) {
+    return detail::io_invalid(name, "offset above INT64_MAX");
+  }
   if (bufs_.empty() || bufs_.size() > IOV_MAX) {
     return detail::io_invalid(name, "needs 1..IOV_MAX buffers");
   }
@@ -235,18 +245,24 @@ absl::StatusOr<FileStat> StatOperation::finish(detail::StatState& s, int res) {
 
 // --- Whole-file helpers ------------------------------------------------------------------------
 
-Task<absl::StatusOr<Buffer>> read_file(std::string path) {
-  absl::StatusOr<File> f = co_await File::open_read(std::move(path));
+Task<absl::StatusOr<Buffer>> read_file(std::string path, std::size_t max_size) {
+  absl::StatusOr<File> f = co_await File::open_read(path);
   if (!f.ok()) co_return f.status();
+  auto too_large = [&] {
+    return detail::io_error(EFBIG, "read_file", -1,
+                            fmt::format("{}: more than the limit of {} bytes", path, max_size));
+  };
   absl::StatusOr<FileStat> st = co_await f->stat();
   if (!st.ok()) co_return st.status();
+  if (st->size > max_size) co_return too_large();
   // One byte more than the size, so that a full buffer means "the file grew".
   Buffer buf(static_cast<std::size_t>(st->size) + 1);
   for (;;) {
     absl::StatusOr<std::size_t> n = co_await f->read_all_at(buf, buf.size());
     if (!n.ok()) co_return n.status();
     if (buf.spare() > 0) break;  // end of file reached
-    Buffer bigger(buf.capacity() * 2);
+    if (buf.size() > max_size) co_return too_large();
+    Buffer bigger(std::min(buf.capacity() * 2, max_size < SIZE_MAX ? max_size + 1 : SIZE_MAX));
     std::memcpy(bigger.data(), buf.data(), buf.size());
     bigger.resize(buf.size());
     buf = std::move(bigger);

@@ -57,7 +57,13 @@ ConnectOperation TcpStream::connect(const SocketAddress& peer) {
 }
 
 absl::StatusOr<TcpStream> TcpStream::adopt(int fd) {
-  if (fd < 0) return detail::io_error(EBADF, "adopt");
+  if (fd < 0) return detail::io_invalid("adopt", "negative file descriptor");
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) {
+    return detail::io_error(errno, "adopt", fd);  // ENOTSOCK (a file, a pipe), EBADF
+  }
+  if (type != SOCK_STREAM) return detail::io_invalid("adopt", "not a stream socket");
   if (absl::Status s = make_nonblocking(fd, "adopt"); !s.ok()) return s;
   detail::FdRef* r = detail::fd_ref_new(fd);
   if (r == nullptr) return detail::io_error(ENOMEM, "adopt");

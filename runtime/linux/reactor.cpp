@@ -137,6 +137,7 @@ Reactor::~Reactor() {
   // Ops still in flight after the grace period may yet be written by the kernel or finished by
   // a pool thread that reports to the backend: leave both allocated rather than risk that.
   if (backend_->in_flight() > 0) {
+    backend_->orphan();  // a pool thread that finishes one of them later must not wake us
     (void)backend_.release();
     return;
   }

@@ -53,3 +53,9 @@ foreach(t core.spawn core.runtime core.sleep core.lifo_slot core.task sync.mutex
       TIMEOUT ${EXECUTOR_TEST_TIMEOUT})
   endif()
 endforeach()
+
+# Every public out-of-line function is exported from libexecutor.so (tests/core/exports.cmake).
+add_test(NAME core.exports
+         COMMAND ${CMAKE_COMMAND} -DNM=${CMAKE_NM} -DSTATIC=$<TARGET_FILE:executor_static>
+                 -DSHARED=$<TARGET_FILE:executor> -P ${CMAKE_CURRENT_LIST_DIR}/exports.cmake)
+set_tests_properties(core.exports PROPERTIES TIMEOUT 60 LABELS core)

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -115,6 +116,36 @@ TEST(Sleep, ManyConcurrentSleepers) {
     co_return ok;
   };
   EXPECT_EQ(rt.block_on(body()), 10'000);
+}
+
+// Durations too large to add to now saturate: such a sleep never ends (an outer deadline ends
+// it), such a timeout never fires. Before, now + d overflowed and both expired at once.
+TEST(Sleep, HugeDurationsSaturate) {
+  Runtime rt({.workers = 2});
+  auto body = []() -> Task<void> {
+    auto sleeps_forever = [](auto d) -> Task<bool> {
+      auto r = co_await executor::timeout(30ms, executor::sleep(d));
+      co_return r.code() == absl::StatusCode::kDeadlineExceeded;
+    };
+    EXPECT_TRUE(co_await sleeps_forever(std::chrono::hours::max()));
+    EXPECT_TRUE(co_await sleeps_forever(std::chrono::seconds::max()));
+    EXPECT_TRUE(co_await sleeps_forever(std::chrono::nanoseconds::max()));
+    EXPECT_TRUE(co_await sleeps_forever(std::chrono::duration<double>(1e300)));
+    EXPECT_TRUE(co_await sleeps_forever(
+        std::chrono::duration<int, std::ratio<3600 * 24 * 365>>(std::numeric_limits<int>::max())));
+    EXPECT_TRUE((co_await executor::timeout(std::chrono::hours::max(), executor::sleep(5ms))).ok());
+    EXPECT_TRUE(
+        (co_await executor::timeout(std::chrono::nanoseconds::max(), executor::sleep(5ms))).ok());
+    EXPECT_TRUE(
+        (co_await executor::timeout(std::chrono::seconds::max(), executor::sleep(5ms))).ok());
+    // The other extreme: expires at once.
+    auto t0 = Clock::now();
+    auto r = co_await executor::timeout(std::chrono::hours::min(), executor::sleep(10s));
+    EXPECT_EQ(r.code(), absl::StatusCode::kDeadlineExceeded);
+    EXPECT_LT(Clock::now() - t0, 5s);
+    co_await executor::sleep(std::chrono::hours::min());  // ready at once
+  };
+  rt.block_on(body());
 }
 
 TEST(Yield, OtherTasksRunInBetween) {

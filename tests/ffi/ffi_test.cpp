@@ -357,6 +357,106 @@ TEST(Ffi, DoubleDestroyAndUseAfterFreeAreDetected) {
   EXPECT_THAT(last_error(), HasSubstr("unknown runtime"));
 }
 
+// A task type whose result is larger than Spin's.
+struct Wide {
+  std::int64_t a;
+  std::int64_t b;
+};
+struct WideTask {
+  Wide run(const executor::CancellationToken&) const { return Wide{1, 2}; }
+};
+EXECUTOR_EXPORT_TASK(WideTask, t_wide_spawn, t_wide_wait, t_wide_poll, t_wide_cancel,
+                     t_wide_cancelled, t_wide_handle_destroy, t_wide_result_destroy);
+
+TEST(Ffi, HandlesAndResultsOfAnotherTaskTypeAreErrors) {
+  Spin s{.limit = 10};
+  executor_task* h = t_spin_spawn(&s);
+  ASSERT_NE(h, nullptr);
+  ASSERT_TRUE(eventually([&] { return executor_task_is_finished(h) == 1; }));
+  EXPECT_EQ(t_wide_poll(h), nullptr);
+  EXPECT_THAT(last_error(), HasSubstr("another type"));
+  EXPECT_EQ(t_wide_wait(h), nullptr);
+  EXPECT_THAT(last_error(), HasSubstr("another type"));
+  EXPECT_EQ(t_wide_cancel(h), -1);
+  EXPECT_THAT(last_error(), HasSubstr("another type"));
+  EXPECT_EQ(t_wide_cancelled(h), -1);
+  EXPECT_THAT(last_error(), HasSubstr("another type"));
+  t_wide_handle_destroy(h);
+  EXPECT_THAT(last_error(), HasSubstr("another type"));
+  EXPECT_EQ(t_void_wait(h), nullptr);
+  EXPECT_THAT(last_error(), HasSubstr("another type"));
+  // The handle is untouched: its own type's functions still work.
+  EXPECT_EQ(t_spin_cancelled(h), 0);
+  std::int64_t* r = t_spin_wait(h);
+  ASSERT_NE(r, nullptr) << last_error();
+  EXPECT_EQ(*r, 10);
+  // A result goes back only to its own type's result_destroy, once.
+  t_wide_result_destroy(reinterpret_cast<Wide*>(r));
+  EXPECT_THAT(last_error(), HasSubstr("another type"));
+  t_void_result_destroy(r);
+  EXPECT_THAT(last_error(), HasSubstr("not a result of this task type"));
+  t_spin_result_destroy(r);
+  EXPECT_EQ(executor_last_error_length(), 0u);
+  t_spin_result_destroy(r);
+  EXPECT_THAT(last_error(), HasSubstr("unknown result"));
+  std::int64_t forged = 0;
+  t_spin_result_destroy(&forged);
+  EXPECT_THAT(last_error(), HasSubstr("unknown result"));
+  // A result of the right type is freed without complaint.
+  WideTask w;
+  Wide* wr = t_wide_wait(t_wide_spawn(&w));
+  ASSERT_NE(wr, nullptr) << last_error();
+  EXPECT_EQ(wr->b, 2);
+  t_wide_result_destroy(wr);
+  EXPECT_EQ(executor_last_error_length(), 0u);
+}
+
+// docs/ffi.md: one thread waits while another cancels the same handle.
+TEST(Ffi, CancelDuringWaitOnTheSameHandle) {
+  for (int round = 0; round < 50; ++round) {
+    int started = g_started.load();
+    Spin s{};  // counts until cancelled
+    executor_task* h = t_spin_spawn(&s);
+    ASSERT_NE(h, nullptr);
+    ASSERT_TRUE(eventually([&] { return g_started.load() == started + 1; }));
+    // Every 10th round two threads wait at once: one is refused at once (and then, with the
+    // other inside wait, handle_destroy is refused too).
+    int waiters = round % 10 == 0 ? 2 : 1;
+    std::atomic<int> entered{0}, refused{0};
+    std::int64_t* results[2] = {nullptr, nullptr};
+    std::string errors[2];
+    std::vector<std::thread> threads;
+    for (int w = 0; w < waiters; ++w) {
+      threads.emplace_back([&, w] {
+        entered++;
+        results[w] = t_spin_wait(h);
+        errors[w] = last_error();
+        if (errors[w].find("already waiting") != std::string::npos) refused++;
+      });
+    }
+    while (entered.load() < waiters) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::microseconds(200 * (round % 5)));
+    if (waiters == 2) {
+      while (refused.load() == 0) std::this_thread::yield();
+      t_spin_handle_destroy(h);
+      EXPECT_THAT(last_error(), HasSubstr("waiting on this handle"));
+    }
+    EXPECT_EQ(t_spin_cancelled(h), 0) << last_error();
+    EXPECT_EQ(t_spin_cancel(h), 0) << last_error();
+    for (auto& t : threads) t.join();
+    int got = 0;
+    for (int w = 0; w < waiters; ++w) {
+      if (results[w] == nullptr) continue;
+      ++got;
+      EXPECT_GE(*results[w], 0);
+      t_spin_result_destroy(results[w]);
+    }
+    EXPECT_EQ(got, 1) << errors[0] << " / " << errors[1];
+    EXPECT_EQ(refused.load(), waiters - 1);
+    EXPECT_EQ(t_spin_cancel(h), -1);  // wait freed the handle
+  }
+}
+
 // --- Cancellation --------------------------------------------------------------------------------
 
 TEST(Ffi, CancelBeforeStartNeverRunsAndFinishesAtOnce) {

@@ -5,6 +5,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -152,6 +154,32 @@ TEST(Fallback, EpollCanBeForcedAndUnknownBackendsAreRejected) {
   });
   EXPECT_EQ(bogus.exit_code, 0) << bogus.err;
   EXPECT_NE(bogus.err.find("kqueue"), std::string::npos) << bogus.err;
+}
+
+// A pool job that outlives its runtime: an open of a FIFO with no writer blocks its pool
+// thread until the runtime (and its completion thread) are long gone. When a writer finally
+// opens the FIFO, the job completes without touching anything the runtime freed.
+TEST(Fallback, PoolJobThatOutlivesItsRuntimeTouchesNothingItFreed) {
+  testing::TempPath path("fifo");
+  ASSERT_EQ(::mkfifo(path.str().c_str(), 0600), 0);
+  ChildResult r = in_child("epoll", false, [&] {
+    {
+      Runtime rt({.workers = 1});
+      rt.spawn([](std::string p) -> Task<void> {
+          (void)co_await File::open_read(std::move(p));
+        }(path.str()))
+          .detach();
+      std::this_thread::sleep_for(50ms);  // the open reaches a pool thread and blocks there
+    }  // logs that one operation is still in flight after the grace period
+    int w = ::open(path.str().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);  // ends the open
+    if (w < 0) return 50;
+    std::this_thread::sleep_for(200ms);  // the pool thread reports its result meanwhile
+    ::close(w);
+    return 0;
+  });
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("still in flight"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("AddressSanitizer"), std::string::npos) << r.err;
 }
 
 }  // namespace

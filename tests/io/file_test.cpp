@@ -134,6 +134,33 @@ TEST(File, ReadFileWriteFile) {
   rt.block_on(whole_file(p.str()));
 }
 
+// read_file has a size limit: a file larger than it (known from stat) is refused before any
+// read; /dev/zero (stat size 0, endless) stops once the limit is passed.
+Task<void> read_file_limits(std::string sparse, std::string small) {
+  absl::StatusOr<Buffer> zero = co_await read_file("/dev/zero", 1 << 20);
+  EXPECT_EQ(zero.status().code(), absl::StatusCode::kOutOfRange) << zero.status();
+  EXPECT_EQ(error_info(zero.status())->error_number, EFBIG);
+  EXPECT_NE(zero.status().message().find("1048576"), std::string_view::npos) << zero.status();
+  absl::StatusOr<Buffer> big = co_await read_file(sparse);  // over the default limit
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kOutOfRange) << big.status();
+  EXPECT_EQ((co_await read_file(small, 999)).status().code(), absl::StatusCode::kOutOfRange);
+  absl::StatusOr<Buffer> fits = co_await read_file(small, 1000);
+  EXPECT_TRUE(fits.ok()) << fits.status();
+  if (fits.ok()) {
+    EXPECT_EQ(fits->size(), 1000u);
+  }
+}
+
+TEST(File, ReadFileHasASizeLimit) {
+  TempPath sparse("limit");
+  testing::write_sync(sparse.str(), "");
+  ASSERT_EQ(::truncate(sparse.str().c_str(), static_cast<off_t>(kReadFileDefaultMax + 1)), 0);
+  TempPath small("limit_small");
+  testing::write_sync(small.str(), std::string(1000, 'x'));
+  Runtime rt({.workers = 2});
+  rt.block_on(read_file_limits(sparse.str(), small.str()));
+}
+
 Task<void> shrinking(std::string path) {
   absl::StatusOr<File> f = co_await File::open_read(path);
   EXPECT_TRUE(f.ok()) << f.status();
@@ -202,7 +229,7 @@ Task<void> bad_input(std::string path) {
   EXPECT_EQ(error_info(co_await never.sync())->error_number, EBADF);
 
   // An invalid descriptor number reaches the kernel and comes back as EBADF.
-  EXPECT_FALSE(File::adopt(-1).ok());
+  EXPECT_EQ(File::adopt(-1).status().code(), absl::StatusCode::kInvalidArgument);
   absl::StatusOr<File> bogus = File::adopt(19'999);
   EXPECT_TRUE(bogus.ok());
   absl::StatusOr<std::size_t> rb = co_await bogus->read_at(b, 0);
@@ -282,6 +309,133 @@ TEST(File, DestroyedFilesCloseAsynchronously) {
   int before = open_fds();
   rt.block_on(destroy_file_on_worker(p.str(), 500));
   EXPECT_EQ(settle_fds(before), before);
+}
+
+// Offsets above INT64_MAX are EINVAL for every positional operation: the kernel would take
+// 2^64-1 (-1 as off_t) as "the current position" and read/write at the start of the file.
+Task<void> huge_offsets(std::string path) {
+  absl::StatusOr<File> f = co_await File::open(path, O_RDWR);
+  EXPECT_TRUE(f.ok()) << f.status();
+  for (std::uint64_t off : {std::uint64_t{1} << 63, ~std::uint64_t{1}, ~std::uint64_t{0}}) {
+    Buffer data = Buffer::copy_of("CLOBBERED!!!");
+    absl::StatusOr<std::size_t> w = co_await f->write_at(data, off);
+    EXPECT_EQ(w.status().code(), absl::StatusCode::kInvalidArgument) << off;
+    EXPECT_EQ(error_info(w.status())->error_number, EINVAL);
+    EXPECT_EQ(data.view(), "CLOBBERED!!!");
+    Buffer in(16);
+    EXPECT_EQ((co_await f->read_at(in, off)).status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(in.size(), 0u);
+    Buffer vin[1] = {Buffer(16)};
+    EXPECT_EQ((co_await f->readv_at(vin, off)).status().code(), absl::StatusCode::kInvalidArgument);
+    Buffer vout[1] = {Buffer::copy_of("CLOBBERED!!!")};
+    EXPECT_EQ((co_await f->writev_at(vout, off)).status().code(),
+              absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ((co_await f->write_all_at(data, off)).code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ((co_await f->read_all_at(in, off)).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  // INT64_MAX itself reaches the kernel (which refuses to write there: EFBIG or EINVAL).
+  Buffer in(16);
+  absl::StatusOr<std::size_t> r = co_await f->read_at(in, INT64_MAX);
+  EXPECT_TRUE(!r.ok() || *r == 0) << r.status();
+  absl::StatusOr<Buffer> all = co_await read_file(path);
+  EXPECT_TRUE(all.ok());
+  EXPECT_EQ(all->view(), "original content");  // nothing was overwritten
+}
+
+TEST(File, OffsetsAboveInt64MaxAreInvalid) {
+  TempPath p("off");
+  testing::write_sync(p.str(), "original content");
+  Runtime rt({.workers = 2});
+  rt.block_on(huge_offsets(p.str()));
+}
+
+// Reads and writes at the current position on a pipe: a read waits for data, honours
+// .timeout() and cancellation (a read cancelled while waiting takes nothing), sees end of file;
+// a write to a full pipe waits for room. On both backends (the epoll fallback waits by readiness).
+Task<void> pipe_io(int rfd, int wfd) {
+  absl::StatusOr<File> r = File::adopt(rfd);
+  absl::StatusOr<File> w = File::adopt(wfd);
+  EXPECT_TRUE(r.ok() && w.ok());
+  Buffer in(64);
+  auto t0 = std::chrono::steady_clock::now();
+  absl::StatusOr<std::size_t> n = co_await r->read(in).timeout(100ms);
+  EXPECT_EQ(n.status().code(), absl::StatusCode::kDeadlineExceeded) << n.status();
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 90ms);
+  Buffer lost(64);  // stays with the cancelled operation (see operation.hpp)
+  auto timed = co_await executor::timeout(20ms, r->read(lost));
+  EXPECT_FALSE(timed.ok());  // the read was cancelled while waiting
+  Buffer out = Buffer::copy_of("hello");
+  n = co_await w->write(out);
+  EXPECT_TRUE(n.ok()) << n.status();
+  n = co_await r->read(in).timeout(5s);  // the cancelled reads took nothing
+  EXPECT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(in.view(), "hello");
+  // A full pipe: a write waits for room (and times out while there is none).
+  std::string big(1 << 20, 'x');
+  std::size_t written = 0;
+  for (;;) {
+    Buffer chunk = Buffer::copy_of(big);
+    absl::StatusOr<std::size_t> k = co_await w->write(chunk).timeout(100ms);
+    if (!k.ok()) {
+      EXPECT_EQ(k.status().code(), absl::StatusCode::kDeadlineExceeded) << k.status();
+      break;
+    }
+    written += *k;
+  }
+  EXPECT_GT(written, 0u);
+  EXPECT_TRUE((co_await w->close()).ok());
+  std::size_t drained = 0;
+  for (;;) {
+    Buffer chunk(1 << 16);
+    absl::StatusOr<std::size_t> k = co_await r->read(chunk).timeout(5s);
+    EXPECT_TRUE(k.ok()) << k.status();
+    if (!k.ok() || *k == 0) break;  // end of file once the writer is closed
+    drained += *k;
+  }
+  EXPECT_EQ(drained, written);
+}
+
+template <class D>
+Task<bool> read_never_expires(File& f, D d) {
+  Buffer in(16);
+  auto outer = co_await executor::timeout(30ms, f.read(in).timeout(d));
+  co_return outer.status().code() == absl::StatusCode::kDeadlineExceeded;
+}
+
+// .timeout() with durations too large to add to now never expires (an outer deadline ends the
+// read); a .deadline() in the past (the epoch, time_point::min()) expires at once.
+Task<void> pipe_deadline_extremes(int rfd, int wfd) {
+  absl::StatusOr<File> r = File::adopt(rfd);
+  absl::StatusOr<File> w = File::adopt(wfd);
+  EXPECT_TRUE(co_await read_never_expires(*r, std::chrono::nanoseconds::max()));
+  EXPECT_TRUE(co_await read_never_expires(*r, std::chrono::seconds::max()));
+  EXPECT_TRUE(co_await read_never_expires(*r, std::chrono::hours::max()));
+  for (auto t :
+       {std::chrono::steady_clock::time_point{}, std::chrono::steady_clock::time_point::min(),
+        std::chrono::steady_clock::now() - 1s}) {
+    Buffer in(16);
+    auto outer = co_await executor::timeout(5s, r->read(in).deadline(t));
+    EXPECT_TRUE(outer.ok()) << "the read's own deadline must have ended it first";
+    if (outer.ok()) {
+      EXPECT_EQ(outer->status().code(), absl::StatusCode::kDeadlineExceeded) << outer->status();
+    }
+  }
+  (void)w;
+}
+
+TEST(File, PipeReadDeadlineExtremes) {
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  Runtime rt({.workers = 2});
+  rt.block_on(pipe_deadline_extremes(p[0], p[1]));
+}
+
+TEST(File, PipeReadsAndWritesWaitAndHonourTimeouts) {
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  Runtime rt({.workers = 2});
+  rt.block_on(pipe_io(p[0], p[1]));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // executor::io TCP: echo with many connections, large transfers with short reads/writes, a
 // peer closing mid-transfer, connect errors, timeouts that fire and that don't, accept
 // cancellation races, IPv6, addresses, bad input.
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -349,17 +350,26 @@ Task<void> bad_input() {
   absl::StatusOr<TcpListener> again =
       TcpListener::bind(l->local_address(), ListenOptions{.reuse_address = false});
   EXPECT_EQ(error_info(again.status())->error_number, EADDRINUSE) << again.status();
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists) << again.status();
   EXPECT_EQ(TcpListener::bind(l->local_address(), ListenOptions{.backlog = 0}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_FALSE(TcpStream::adopt(-1).ok());
-  // A descriptor that is not a socket: the kernel's ENOTSOCK.
+  EXPECT_EQ(TcpStream::adopt(-1).status().code(), absl::StatusCode::kInvalidArgument);
+  // Descriptors that are not stream sockets are refused (the caller keeps them).
   int p[2];
   EXPECT_EQ(::pipe(p), 0);
-  ::close(p[1]);
   absl::StatusOr<TcpStream> notsock = TcpStream::adopt(p[0]);
-  Buffer in(4);
-  EXPECT_EQ(error_info((co_await notsock->recv(in)).status())->error_number, ENOTSOCK);
-  EXPECT_EQ(in.capacity(), 4u);
+  EXPECT_EQ(notsock.status().code(), absl::StatusCode::kInvalidArgument) << notsock.status();
+  EXPECT_EQ(error_info(notsock.status())->error_number, ENOTSOCK);
+  ::close(p[0]);
+  ::close(p[1]);
+  int file = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  EXPECT_GE(file, 0);
+  EXPECT_EQ(TcpStream::adopt(file).status().code(), absl::StatusCode::kInvalidArgument);
+  ::close(file);
+  int udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  EXPECT_EQ(TcpStream::adopt(udp).status().code(), absl::StatusCode::kInvalidArgument);
+  ::close(udp);
+  EXPECT_EQ(TcpStream::adopt(19'999).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(Tcp, BadInputGetsAClearError) {
@@ -369,6 +379,21 @@ TEST(Tcp, BadInputGetsAClearError) {
     rt.block_on(bad_input());
   }
   EXPECT_EQ(settle_fds(before), before);
+}
+
+// A parse error quotes a bounded prefix of the input, not all of it.
+TEST(SocketAddress, ParseErrorsTruncateTheInput) {
+  std::string huge(1 << 20, '9');
+  for (auto r : {SocketAddress::parse(huge), SocketAddress::parse(huge + ":80"),
+                 SocketAddress::parse("1.2.3.4:" + huge), SocketAddress::parse(huge, 80)}) {
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_LT(r.status().message().size(), 256u) << r.status().message().substr(0, 300);
+  }
+  auto small = SocketAddress::parse("not an address");
+  EXPECT_NE(small.status().message().find("not an address"), std::string_view::npos);
+  auto big = SocketAddress::parse(huge);
+  EXPECT_NE(big.status().message().find("1048576 bytes"), std::string_view::npos)
+      << big.status().message();
 }
 
 TEST(SocketAddress, ParsesAndFormats) {

@@ -117,6 +117,7 @@ Task<void> bad_input() {
   // Binding an address in use.
   absl::StatusOr<UdpSocket> again = UdpSocket::bind(*u->local_address());
   EXPECT_EQ(error_info(again.status())->error_number, EADDRINUSE);
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_TRUE((co_await u->close()).ok());
 }
 

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <random>
@@ -20,6 +22,7 @@ namespace {
 
 using executor::JoinHandle;
 using executor::Task;
+using executor::sync::Result;
 using executor::test::ManualExecutor;
 namespace mpsc = executor::sync::mpsc;
 namespace oneshot = executor::sync::oneshot;
@@ -295,6 +298,76 @@ TEST(MpscStress, ProducersAcrossWorkersAndThreads) {
   long expected = 0;
   for (int i = 0; i < 4 * n; ++i) expected += i;
   EXPECT_EQ(rt.block_on(body(std::move(tx), &rx, n)), expected);
+}
+
+// Cancel-safety counted: every value numbered, each send bounded by a random tiny timeout (the
+// timer cancels the send's child task from the completion thread, and the frame is destroyed on
+// whichever worker), the consumer on another worker. A send that reports the deadline must leave
+// its value with the caller (then it is sent again); every number arrives exactly once.
+Task<Result<void, mpsc::SendError>> send_one(mpsc::Sender<Box>* tx, Box* v) {
+  co_return co_await tx->send(std::move(*v));
+}
+Task<void> timed_producer(mpsc::Sender<Box> tx, int base, int n, unsigned seed,
+                          std::atomic<int>* lost, std::atomic<int>* timeouts) {
+  std::mt19937 rng(seed);
+  for (int i = 0; i < n; ++i) {
+    Box v = std::make_unique<int>(base + i);
+    for (;;) {
+      auto r =
+          co_await executor::timeout(std::chrono::microseconds(rng() % 300), send_one(&tx, &v));
+      if (r.ok()) {
+        EXPECT_TRUE(r->has_value());  // the receiver outlives the producers
+        break;
+      }
+      ++*timeouts;
+      if (!v) {  // the deadline was reported, but the value is gone
+        ++*lost;
+        break;
+      }
+    }
+  }
+}
+Task<std::vector<int>> counting_consumer(mpsc::Receiver<Box>* rx, int total) {
+  std::vector<int> seen(static_cast<std::size_t>(total), 0);
+  std::mt19937 rng(7);
+  while (std::optional<Box> b = co_await rx->recv()) {
+    ++seen[static_cast<std::size_t>(**b)];
+    // Let senders queue up (and their deadlines pass while they wait, or just as they are woken).
+    if (rng() % 64 == 0) {
+      co_await executor::sleep(std::chrono::microseconds(rng() % 500));
+    } else if (rng() % 2 == 0) {
+      co_await executor::yield_now();
+    }
+  }
+  co_return seen;
+}
+
+TEST(MpscStress, SendUnderTimeoutLosesNothing) {
+  executor::Runtime rt({.workers = 2});
+  constexpr int kProducers = 3, kPer = 4000;
+  auto body = [](mpsc::Sender<Box> tx, mpsc::Receiver<Box>* rx) -> Task<std::vector<int>> {
+    std::atomic<int> lost{0}, timeouts{0};
+    std::vector<JoinHandle<void>> ps;
+    for (int p = 0; p < kProducers; ++p) {
+      ps.push_back(executor::spawn(timed_producer(tx.clone(), p * kPer, kPer,
+                                                  static_cast<unsigned>(p + 1), &lost, &timeouts)));
+    }
+    tx = mpsc::Sender<Box>();  // the channel closes when the producers are done
+    JoinHandle<std::vector<int>> c = executor::spawn(counting_consumer(rx, kProducers * kPer));
+    for (auto& p : ps) co_await std::move(p);
+    std::vector<int> seen = co_await std::move(c);
+    EXPECT_EQ(lost.load(), 0) << "of " << timeouts.load() << " timeouts";
+    co_return seen;
+  };
+  auto [tx, rx] = mpsc::channel<Box>(2);
+  std::vector<int> seen = rt.block_on(body(std::move(tx), &rx));
+  int missing = 0, duplicated = 0;
+  for (int n : seen) {
+    missing += n == 0;
+    duplicated += n > 1;
+  }
+  EXPECT_EQ(missing, 0);
+  EXPECT_EQ(duplicated, 0);
 }
 
 // --- oneshot ---------------------------------------------------------------------------------

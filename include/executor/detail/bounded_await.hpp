@@ -10,6 +10,7 @@
 #include <utility>
 
 #include <executor/cancellation_token.hpp>
+#include <executor/detail/deadline.hpp>
 
 namespace executor::detail {
 
@@ -21,16 +22,19 @@ class BoundedAwait {
   BoundedAwait& operator=(const BoundedAwait&) = delete;
   BoundedAwait& operator=(BoundedAwait&&) = delete;
 
-  // Bounds the wait by `d` from now. d <= 0: expires at once (D says what that means).
+  // Bounds the wait by `d` from now. d <= 0: expires at once (D says what that means); a d too
+  // large to add to now (hours::max()) never expires.
   template <class Rep, class Period>
   D&& timeout(std::chrono::duration<Rep, Period> d) && {
-    auto now = std::chrono::steady_clock::now();
-    deadline_ = d.count() > 0 ? now + std::chrono::ceil<std::chrono::nanoseconds>(d) : now;
+    deadline_ = deadline_after(std::chrono::steady_clock::now(), d);
+    has_deadline_ = true;
     return static_cast<D&&>(*this);
   }
-  // Bounds the wait by the absolute time `t`.
+  // Bounds the wait by the absolute time `t` (a past one, including time_point::min() and the
+  // epoch, expires at once).
   D&& deadline(std::chrono::steady_clock::time_point t) && {
     deadline_ = t;
+    has_deadline_ = true;
     return static_cast<D&&>(*this);
   }
   // Ends the wait when `token` is cancelled.
@@ -45,14 +49,13 @@ class BoundedAwait {
  protected:
   BoundedAwait() noexcept = default;
   BoundedAwait(BoundedAwait&& o) noexcept  // only before it is awaited
-      : deadline_(o.deadline_), token_(std::move(o.token_)) {}
+      : deadline_(o.deadline_), has_deadline_(o.has_deadline_), token_(std::move(o.token_)) {}
   ~BoundedAwait() = default;
 
-  bool has_deadline() const noexcept {
-    return deadline_ != std::chrono::steady_clock::time_point{};
-  }
+  bool has_deadline() const noexcept { return has_deadline_; }
 
-  std::chrono::steady_clock::time_point deadline_{};  // none: the epoch
+  std::chrono::steady_clock::time_point deadline_{};  // valid if has_deadline_
+  bool has_deadline_ = false;
   std::optional<CancellationToken> token_;
 };
 

@@ -4,7 +4,7 @@
 // absl::StatusOr<T>. A failed operation's status
 //   * has the canonical code of its errno (absl::ErrnoToStatusCode: ECONNREFUSED ->
 //     kUnavailable, ENOENT -> kNotFound, EBADF -> kFailedPrecondition, EINVAL ->
-//     kInvalidArgument, ...),
+//     kInvalidArgument, ...), except EADDRINUSE -> kAlreadyExists,
 //   * says what failed: "recv (fd 7): Connection reset by peer [ECONNRESET]",
 //   * carries the errno and the operation's name, readable with io::error_info().
 // Special outcomes: a per-operation timeout -> kDeadlineExceeded (errno ETIMEDOUT); a cancelled

@@ -9,7 +9,8 @@
 // Every operation is an io::IoOperation: `.timeout(d)` bounds it, destroying the awaiting
 // coroutine cancels it safely (see <executor/io/operation.hpp>). On io_uring, file ops run in
 // the kernel (page-cache hits complete inline, misses on io_uring's workers); on the epoll
-// fallback they run on a small blocking thread pool. Either way no worker thread blocks.
+// fallback they run on a small blocking thread pool, except read()/write() on pipes, FIFOs and
+// eventfds, which wait by readiness there as sockets do. Either way no worker thread blocks.
 //
 // Ownership: File owns its descriptor. Destroying a File closes it without blocking the worker
 // (the close is handed to the completion thread); operations still in flight keep the
@@ -67,7 +68,8 @@ class EXECUTOR_API File {
   static absl::StatusOr<File> adopt(int fd);
 
   // One read at `offset` into buf's spare room (buf.size() grows by the bytes read; 0: end of
-  // file). kInvalidArgument if buf has no spare room.
+  // file). kInvalidArgument if buf has no spare room, or for an offset above INT64_MAX (for
+  // every positional operation here: *_at, readv_at, writev_at, read_all_at, write_all_at).
   [[nodiscard]] TransferOperation read_at(Buffer& buf, std::uint64_t offset);
   // One write of buf's data at `offset`; may write less (yields the count).
   [[nodiscard]] TransferOperation write_at(Buffer& buf, std::uint64_t offset);
@@ -192,8 +194,15 @@ class EXECUTOR_API StatOperation
   detail::FdRef* fd_;
 };
 
+// read_file's default size limit: 256 MiB.
+inline constexpr std::size_t kReadFileDefaultMax = std::size_t{256} << 20;
+
 // Reads a whole file into a new buffer (sized by stat; grows if the file grows meanwhile).
-EXECUTOR_API Task<absl::StatusOr<Buffer>> read_file(std::string path);
+// Errors: the open/stat/read errors; kOutOfRange (errno EFBIG) when the file holds more than
+// `max_size` bytes (checked before reading for a regular file, while reading for /dev/zero, a
+// pipe or a growing file): at most max_size + 1 bytes are ever buffered.
+EXECUTOR_API Task<absl::StatusOr<Buffer>> read_file(std::string path,
+                                                    std::size_t max_size = kReadFileDefaultMax);
 // Creates/truncates `path` and writes `data` to it (then closes it, reporting close's status).
 EXECUTOR_API Task<absl::Status> write_file(std::string path, Buffer& data);
 

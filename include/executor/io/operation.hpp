@@ -228,6 +228,7 @@ class EXECUTOR_API TransferOperation
   absl::StatusOr<std::size_t> finish(detail::TransferState& s, int res);
 
  private:
+  friend class File;
   bool is_read() const noexcept;
   detail::FdRef* fd_;
   Buffer* buf_;
@@ -236,6 +237,9 @@ class EXECUTOR_API TransferOperation
   std::uint64_t off_;
   std::size_t start_;
   const char* name_;
+  // File::read_at/write_at: `off_` is a file offset, which must not exceed INT64_MAX (the kernel
+  // would take -1 as "the current position").
+  bool positional_ = false;
 };
 
 // Closes a descriptor and reports close(2)'s status (File/TcpStream/UdpSocket::close()).

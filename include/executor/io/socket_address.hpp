@@ -6,7 +6,8 @@
 //   auto d = io::SocketAddress::ipv4_loopback(0);           // port 0: the kernel picks one
 //
 // Errors: parse() yields kInvalidArgument for text that is not a numeric IPv4/IPv6 address
-// with a port in 0..65535. Thread safety: a value type.
+// with a port in 0..65535; the message quotes at most the first 64 bytes of the text (and its
+// length). Thread safety: a value type.
 #pragma once
 
 #include <netinet/in.h>
@@ -51,7 +52,7 @@ class EXECUTOR_API SocketAddress {
     return is_ipv6() ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
   }
 
-  friend bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept;
+  friend EXECUTOR_API bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept;
 
  private:
   sockaddr_storage storage_;

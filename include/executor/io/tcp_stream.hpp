@@ -53,7 +53,9 @@ class EXECUTOR_API TcpStream {
 
   // Connects to `peer`. Bound it with `.timeout(d)`.
   [[nodiscard]] static ConnectOperation connect(const SocketAddress& peer);
-  // Takes ownership of a connected TCP socket (made non-blocking). kInvalidArgument if fd < 0.
+  // Takes ownership of a connected TCP socket (made non-blocking). kInvalidArgument if fd < 0,
+  // if fd is not a socket (a file, a pipe: errno ENOTSOCK) or not a stream socket; the caller
+  // keeps the descriptor then. kFailedPrecondition (EBADF) if fd is not open.
   static absl::StatusOr<TcpStream> adopt(int fd);
 
   // One receive into buf's spare room (buf.size() grows; 0 bytes: the peer closed).

@@ -17,9 +17,14 @@
 //
 //   send:     room and nobody queued -> move the value into the ring; wake a waiting receiver
 //             full (or others queued) -> queue the sender (FIFO) and suspend
-//   recv:     item -> take it; if a sender is queued, move its value into the freed slot
-//             and wake it (its send completed) | empty, open -> register and suspend
+//   recv:     item -> take it; if a sender is queued, reserve the freed slot for it and wake
+//             it (refill_locked: kReserved) | empty, open -> register and suspend
 //             | empty, closed (receiver closed it, or every Sender is gone) -> empty optional
+//   send resumes with a reservation (SendOperation::await_resume): open -> move its value into
+//             the ring, wake a waiting receiver (its send completed) | closed -> kClosed
+//   a sender destroyed holding a reservation (~SendOperation): pass the slot on to the next
+//             queued sender; the value was never moved
+// A reservation keeps its slot counted (len_ + reserved_ <= cap_), so no one else takes it.
 //   close (Receiver::close or ~Receiver): refuse further sends; wake every queued sender with
 //             kClosed (its value untouched); items already in the ring stay receivable
 //   ~Sender:  the last one wakes a waiting receiver (it will see the channel closed)
@@ -28,9 +33,13 @@
 // Receiver may be used from any thread; recv() must not be awaited by two tasks at once.
 // Memory ordering: what a producer wrote before send() is visible to the consumer after the
 // recv() that yields that value.
-// Cancellation: destroying a coroutine suspended in send() unlinks it and leaves the value in
-// the caller's variable (moved-from only if the send completed). Destroying a coroutine
-// suspended in recv() loses nothing: the item stays in the channel for the next recv().
+// Cancellation: send() and recv() are cancel-safe. Destroying a coroutine suspended in send()
+// (executor::timeout(d, tx.send(std::move(v))) at its deadline, say) unlinks it and leaves the
+// value in the caller's variable: a suspended send moves the value only when its coroutine
+// resumes, so either it yielded success (the value is in the channel) or `v` is untouched.
+// Destroying a coroutine suspended in recv() loses nothing: the item stays in the channel for
+// the next recv(). (An item a recv() has *returned* is the caller's: a combinator that drops a
+// finished child's result, like when_any's losers, drops it; see when_any.hpp.)
 // Errors: send() yields SendError::kClosed (value untouched) once the receiver closed or was
 // destroyed; try_send() yields kFull or kClosed (value untouched). channel(0) is invalid:
 // std::invalid_argument (fatal without exceptions). The channel's one allocation comes from the
@@ -77,7 +86,8 @@ Channel<T> channel(std::size_t capacity);
 namespace detail {
 
 struct SendWaiter : sync::detail::ListNode {
-  enum State : unsigned char { kNew, kWaiting, kSent, kClosed };
+  // kReserved: woken with a slot reserved for it; the value is still the caller's.
+  enum State : unsigned char { kNew, kWaiting, kReserved, kSent, kClosed };
   executor::detail::Waker waker;
   void* value = nullptr;  // T*: the caller's variable
   State state = kNew;
@@ -112,7 +122,7 @@ class State {
   // --- all of the following run under lock_ ---
 
   bool full() const noexcept {
-    return len_ == cap_;
+    return len_ + reserved_ == cap_;
   }
   T* slot(std::size_t i) noexcept {
     return std::launder(
@@ -130,12 +140,13 @@ class State {
     return v;
   }
 
-  // Refills the slot a recv just freed from the first queued sender. Returns its waker.
-  executor::detail::Waker refill_locked() {
-    if (send_waiters_.empty()) return {};
+  // Reserves the slot a recv just freed (or a released reservation) for the first queued
+  // sender. Returns its waker.
+  executor::detail::Waker refill_locked() noexcept {
+    if (send_waiters_.empty() || full()) return {};
     auto* w = static_cast<SendWaiter*>(send_waiters_.pop_front());
-    push_slot(std::move(*static_cast<T*>(w->value)));
-    w->state = SendWaiter::kSent;
+    ++reserved_;
+    w->state = SendWaiter::kReserved;
     return std::move(w->waker);
   }
   executor::detail::Waker take_receiver_locked() noexcept {
@@ -191,6 +202,7 @@ class State {
   const std::size_t cap_;
   std::size_t head_ = 0;
   std::size_t len_ = 0;
+  std::size_t reserved_ = 0;  // slots reserved for woken senders (refill_locked)
   std::size_t senders_ = 1;
   std::size_t refs_ = 2;  // the first Sender and the Receiver
   bool closed_ = false;
@@ -211,12 +223,18 @@ class SendOperation : private detail::SendWaiter {
   SendOperation& operator=(const SendOperation&) = delete;
   ~SendOperation() {
     if (!suspended_) return;
+    executor::detail::Waker next;
     {
       sync::detail::LockGuard g(s_->lock_);
       if (this->state == kWaiting) s_->send_waiters_.remove(this);
+      if (this->state == kReserved) {  // woken but never resumed: the value was not moved
+        --s_->reserved_;
+        if (!s_->closed_) next = s_->refill_locked();
+      }
       this->state = kNew;
     }
     this->waker.drop();
+    next.wake();
   }
 
   bool await_ready() const noexcept { return s_ == nullptr; }
@@ -243,8 +261,23 @@ class SendOperation : private detail::SendWaiter {
     rx.wake();
     return false;
   }
-  // kSent/kClosed were written under the lock before the wake (ordered by the wake/run pair).
-  result_type await_resume() noexcept {
+  // kReserved/kClosed were written under the lock before the wake (ordered by the wake/run
+  // pair). A reservation is turned into the send here, on the sender's own coroutine.
+  result_type await_resume() {
+    if (suspended_ && this->state == kReserved) {
+      executor::detail::Waker rx;
+      {
+        sync::detail::LockGuard g(s_->lock_);
+        --s_->reserved_;
+        this->state = kClosed;  // also if the move below throws (then the value is not sent)
+        if (!s_->closed_) {
+          s_->push_slot(std::move(*static_cast<T*>(this->value)));
+          this->state = kSent;
+          rx = s_->take_receiver_locked();
+        }
+      }
+      rx.wake();
+    }
     suspended_ = false;
     if (s_ != nullptr && this->state == kSent) return result_type();
     return SendError::kClosed;

@@ -96,7 +96,11 @@ struct ReceiverState : MultishotOp {
   static constexpr const char* kClosedError = "Receiver::next on a closed receiver";
   static constexpr const char* kBusyError = "Receiver::next: another next() is waiting";
 
-  explicit ReceiverState(FdRef* r) noexcept : MultishotOp(&pool.mu, r) {}
+  // The base keeps only the mutex's address (pool is constructed after it; nothing locks it
+  // before the constructor ends). Taken through a function: Clang 14's -Wuninitialized treats
+  // naming pool.mu in the base's initializer as a use of the uninitialised field.
+  explicit ReceiverState(FdRef* r) noexcept : MultishotOp(pool_mutex(this), r) {}
+  static std::mutex* pool_mutex(ReceiverState* s) noexcept { return &s->pool.mu; }
   ~ReceiverState() { std::free(block); }
   // Under the mutex: can the op be (re-)armed now?
   bool can_arm() const noexcept {

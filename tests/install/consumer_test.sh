@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the build tree into a temporary prefix, then builds and runs an out-of-tree consumer
-# with find_package(executor) (shared and static) and with pkg-config.
+# with find_package(executor) (shared and static) and with pkg-config, the latter after moving
+# the prefix elsewhere (executor.pc is relative to its own folder).
 set -euo pipefail
 build_dir=$1
 source_dir=$2
@@ -22,9 +23,17 @@ expect 'consumer ok 49' "$("$work/consumer/consumer_static")" "find_package stat
 # The shared library must be the one from the prefix, with its versioned SONAME.
 expect "$libdir/libexecutor.so.0" "$(LD_LIBRARY_PATH="$libdir" ldd "$work/consumer/consumer")" "ldd"
 
-pc_dir=$(dirname "$(find "$work/prefix" -name executor.pc | head -1)")
-sed -i "s|^prefix=.*|prefix=$work/prefix|" "$pc_dir/executor.pc"
-PKG_CONFIG_PATH="$pc_dir" g++ -std=c++20 "$source_dir/tests/install/consumer/main.cpp" \
+# The documented place: <prefix>/<libdir>/pkgconfig (lib/pkgconfig for a prefix other than /usr).
+[ -f "$work/prefix/lib/pkgconfig/executor.pc" ] || { echo "FAILED: no lib/pkgconfig/executor.pc"; exit 1; }
+mv "$work/prefix" "$work/moved"
+pc_dir=$work/moved/lib/pkgconfig
+libdir=$work/moved/lib
+expect "-I$work/moved/" "$(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags executor)" "pkg-config --cflags"
+# shellcheck disable=SC2046
+g++ "$source_dir/tests/install/consumer/main.cpp" \
   $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs executor) -o "$work/pc_consumer"
 expect 'consumer ok 49' "$(LD_LIBRARY_PATH="$libdir" "$work/pc_consumer")" "pkg-config"
-echo "install consumer test passed (find_package shared+static, pkg-config)"
+# --static adds the static library's private dependencies.
+static_libs=$(PKG_CONFIG_PATH="$pc_dir" pkg-config --static --libs executor)
+for l in -luring -lfmt -labsl_synchronization; do expect "$l" "$static_libs" "pkg-config --static"; done
+echo "install consumer test passed (find_package shared+static, pkg-config from a moved prefix)"

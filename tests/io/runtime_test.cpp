@@ -191,8 +191,8 @@ Task<void> token_cancels_recv() {
   // Cancelled while in flight (from another task).
   JoinHandle<void> canceller = spawn(
       [](CancellationToken t) -> Task<void> {
-        co_await nop();
-        co_await nop();
+        (void)co_await nop();
+        (void)co_await nop();
         t.cancel();
       },
       token);

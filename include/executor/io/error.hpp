@@ -17,7 +17,7 @@
 // Example:
 //   absl::StatusOr<std::size_t> n = co_await stream.recv(buf);
 //   if (!n.ok()) {
-//     if (auto e = io::error_info(n.status()); e && e->error_number == ECONNRESET) { ... }
+//     if (auto e = io::error_info(n.status()); e && e->error_number == ECONNRESET) { /* ... */ }
 //   }
 #pragma once
 

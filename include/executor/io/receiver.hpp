@@ -79,8 +79,10 @@ struct ReceiverOptions {
 // when destroyed. Valid after the Receiver is gone.
 // HACK(GCC 12): StatusOr<StatusOr<Chunk>> (a Task's result through executor::timeout) makes it
 // report the moved-from fields of the error alternative as maybe uninitialised.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 class Chunk {
  public:
   Chunk() noexcept = default;
@@ -126,7 +128,9 @@ class Chunk {
   std::size_t size_ = 0;
   std::uint32_t id_ = 0;
 };
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 // Receiver::next(). Await it once; movable until awaited. Its builders, from detail::BoundedAwait:
 // `.timeout(d)` (d <= 0: only what is queued), `.deadline(t)`, `.cancel_on(token)`; what they do

@@ -1,9 +1,10 @@
 // executor::sync::mpsc: a bounded multi-producer, single-consumer channel.
 //
+// Example:
 //   auto [tx, rx] = executor::sync::mpsc::channel<Job>(64);
 //   auto tx2 = tx.clone();
-//   Job j = ...;
-//   bool sent = co_await tx.send(std::move(j));  // (GCC 12: never co_await in a condition)
+//   Job j = make_job();
+//   auto sent = co_await tx.send(std::move(j));  // Result<void, SendError>
 //   if (!sent) { /* closed: j is still ours */ }
 //   while (std::optional<Job> job = co_await rx.recv()) run(*job);   // ends when closed+drained
 //

@@ -101,16 +101,13 @@ auto timeout(std::chrono::duration<Rep, Period> d, Task<T> task) {
 // read's buffer comes back as it was.
 template <class A>
 requires detail::DeadlineBounded<A> A timeout_until(Clock::time_point deadline, A awaitable) {
-  Clock::time_point own = awaitable.bound_deadline();
-  if (own != Clock::time_point{} && own < deadline) return awaitable;
+  if (auto own = awaitable.bound_deadline(); own && *own <= deadline) return awaitable;
   return std::move(awaitable).deadline(deadline);
 }
 
 template <class Rep, class Period, class A>
 requires detail::DeadlineBounded<A> A timeout(std::chrono::duration<Rep, Period> d, A awaitable) {
-  auto now = Clock::now();
-  Clock::time_point t = d.count() > 0 ? now + std::chrono::ceil<Clock::duration>(d) : now;
-  return executor::timeout_until(t, std::move(awaitable));
+  return executor::timeout_until(detail::deadline_after(Clock::now(), d), std::move(awaitable));
 }
 
 // Any other awaitable with an await_resume() (moved into a child task).

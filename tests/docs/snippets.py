@@ -64,7 +64,11 @@ HEADER_EXAMPLES = {
                 "#define stream stream()\n#define buf buffer()\n"),
     "include/executor/io/buffer.hpp": (
         "body", "#include <executor/io/io.hpp>\nusing namespace executor;\n"
-                "io::TcpStream& stream_ref();\n#define stream stream_ref()\n"),
+                "io::TcpStream& stream_ref();\n#define stream stream_ref()\n"
+                "std::size_t parse(std::span<const std::byte>);\n"),
+    "include/executor/io/stream.hpp": (
+        "file", "#include <executor/io/io.hpp>\n#include <executor/io/stream.hpp>\n"
+                "using namespace executor;\n"),
     "include/executor/sync/mpsc.hpp": (
         "body", "#include <executor/sync/mpsc.hpp>\nstruct Job {};\nJob make_job();\n"
                 "void run(const Job&);\n"),

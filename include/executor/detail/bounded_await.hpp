@@ -43,8 +43,11 @@ class BoundedAwait {
     return static_cast<D&&>(*this);
   }
 
-  // The deadline set so far (the epoch: none). executor::timeout keeps the earlier of two.
-  std::chrono::steady_clock::time_point bound_deadline() const noexcept { return deadline_; }
+  // The deadline set so far, if any. executor::timeout keeps the earlier of two.
+  std::optional<std::chrono::steady_clock::time_point> bound_deadline() const noexcept {
+    if (!has_deadline_) return std::nullopt;
+    return deadline_;
+  }
 
  protected:
   BoundedAwait() noexcept = default;

@@ -85,7 +85,7 @@ std::string run(const std::string& cmd) {
 }
 
 std::string print_workers() {
-  return std::string(EXECUTOR_TEST_PROGRAMS) + "/core_print_workers";
+  return EXECUTOR_TEST_PROGRAMS "/core_print_workers";
 }
 
 TEST(AvailableCpus, ChildUnderTasksetGetsOneWorker) {

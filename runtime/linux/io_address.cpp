@@ -19,10 +19,9 @@ namespace {
 constexpr std::size_t kEcho = 64;
 
 absl::Status bad_address(std::string_view text, const char* why) {
-  std::string msg =
-      text.size() <= kEcho
-          ? fmt::format("{:?} {}", text, why)
-          : fmt::format("{:?}... ({} bytes) {}", text.substr(0, kEcho), text.size(), why);
+  std::string msg = text.size() <= kEcho ? fmt::format("{:?} {}", text, why)
+                                         : fmt::format("{:?}... ({} bytes) {}",
+                                                       text.substr(0, kEcho), text.size(), why);
   return detail::io_invalid("parse address", msg.c_str());
 }
 
